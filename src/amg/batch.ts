@@ -1,0 +1,72 @@
+import type { AmgSettings } from '../settings/settings.js';
+import { windowToImageRle } from './crop-rle.js';
+import type { BoxXyxy } from './geometry.js';
+import { MaskData } from './mask-data.js';
+import { isNearCropEdge, stabilityScore, thresholdedBox } from './mask-ops.js';
+import type { Upscaler } from './upscale.js';
+
+/** Where a batch's masks sit: the crop, the image it is cut from, the upscaler for its size. */
+export interface CropFrame {
+  cropBox: BoxXyxy;
+  imageH: number;
+  imageW: number;
+  upscaler: Upscaler;
+}
+
+/** Decoder output for one batch: `count` candidates, in prompt order then token order. */
+export interface Candidates {
+  count: number;
+  /** count × lowRes × lowRes logits. */
+  lowRes: Float32Array;
+  iouPreds: Float32Array;
+  /** count × 2, the prompt point of each candidate in crop pixels. */
+  points: Float64Array;
+}
+
+/** Mask logits are binarised at 0, as SAM's `mask_threshold`. */
+export const MASK_THRESHOLD = 0;
+
+/**
+ * The reference's `_process_batch` after the decoder: predicted-IoU filter,
+ * stability filter, binarise, inclusive box, crop-edge filter, RLE in the
+ * image frame. Boxes and points stay in crop coordinates.
+ */
+export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): MaskData {
+  const { cropBox, imageH, imageW, upscaler } = frame;
+  const { cropH, cropW, lowRes } = upscaler.geometry;
+  const plane = lowRes * lowRes;
+  // Pixels that cannot exceed the lowest threshold in use need not be computed.
+  const floor = MASK_THRESHOLD - s.stabilityScoreOffset;
+  const imageBox = [0, 0, imageW, imageH];
+  const kept: number[] = [];
+  const out = new MaskData();
+  const boxes: number[] = [];
+  const stabilities: number[] = [];
+  for (let i = 0; i < c.count; i++) {
+    if (s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
+    const mask = upscaler.upscale(c.lowRes, i * plane, floor);
+    const stability = stabilityScore(mask, cropW, MASK_THRESHOLD, s.stabilityScoreOffset);
+    if (s.stabilityScoreThresh > 0 && !(stability >= s.stabilityScoreThresh)) continue;
+    const box = thresholdedBox(mask, cropW, MASK_THRESHOLD);
+    const inImage = [box[0] + cropBox[0], box[1] + cropBox[1], box[2] + cropBox[0], box[3] + cropBox[1]];
+    if (isNearCropEdge(inImage, cropBox, imageBox)) continue;
+    kept.push(i);
+    boxes.push(...box);
+    stabilities.push(stability);
+    // Everything outside the box is background, so only the box is scanned.
+    const [bx0, by0, bx1, by1] = box;
+    const window = { logits: mask.logits, offset: by0 * cropW + bx0, stride: cropW, rows: by1 - by0 + 1, cols: bx1 - bx0 + 1 };
+    out.rles.push(windowToImageRle(window, cropBox[0] + bx0, cropBox[1] + by0, imageH, imageW, MASK_THRESHOLD));
+  }
+  out.boxes = Int32Array.from(boxes);
+  out.stability = Float32Array.from(stabilities);
+  out.iouPreds = Float32Array.from(kept, (i) => c.iouPreds[i]);
+  out.points = new Float64Array(kept.length * 2);
+  kept.forEach((i, k) => {
+    out.points[2 * k] = c.points[2 * i];
+    out.points[2 * k + 1] = c.points[2 * i + 1];
+  });
+  out.cropBoxes = new Int32Array(kept.length * 4);
+  for (let k = 0; k < kept.length; k++) out.cropBoxes.set(cropBox, 4 * k);
+  return out;
+}

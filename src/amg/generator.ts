@@ -1,0 +1,119 @@
+import type { RgbImage } from '../image/rgb-image.js';
+import { cropImage } from '../image/rgb-image.js';
+import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
+import { processBatch, type CropFrame } from './batch.js';
+import { buildLayerPointGrids, generateCropBoxes, type CropBox } from './geometry.js';
+import { MaskData } from './mask-data.js';
+import { finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
+import type { PromptModel } from './prompt-model.js';
+import { toRecords, type MaskRecord } from './records.js';
+import { FullUpscaler, SparseUpscaler, type UpscaleGeometry } from './upscale.js';
+
+/** Multimask outputs per prompt (mask tokens 1..3). */
+export const MASKS_PER_PROMPT = 3;
+
+/**
+ * Automatic mask generation with the reference's semantics: crops, point
+ * grids, batched prompts, filters, NMS in and across crops, small-region
+ * cleanup. Settings are validated here (unknown or out-of-range values throw
+ * a UsageError).
+ */
+export async function generateMasks(
+  image: RgbImage,
+  model: PromptModel,
+  settings: SettingsInput = {},
+  options: GenerateOptions = {},
+): Promise<MaskRecord[]> {
+  const s = resolveSettings(settings);
+  return toRecords(await generateMaskData(image, model, s, options));
+}
+
+export interface GenerateOptions {
+  /**
+   * 'sparse' (default) computes upscaled logits only where they can pass a
+   * threshold; 'full' computes every pixel, as the reference does. Both give
+   * identical masks; 'full' is kept as the reference for tests.
+   */
+  upscale?: 'sparse' | 'full';
+}
+
+export async function generateMaskData(
+  image: RgbImage,
+  model: PromptModel,
+  s: AmgSettings,
+  options: GenerateOptions = {},
+): Promise<MaskData> {
+  const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
+  const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
+  const perCrop: MaskData[] = [];
+  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, options));
+  let data = MaskData.cat(perCrop);
+  if (crops.length > 1) data = mergeCrops(data, s.cropNmsThresh);
+  if (s.minMaskRegionArea > 0) {
+    data = removeSmallRegionsAll(data, s.minMaskRegionArea, Math.max(s.boxNmsThresh, s.cropNmsThresh));
+  }
+  return data;
+}
+
+async function processCrop(
+  image: RgbImage,
+  crop: CropBox,
+  grid: Float64Array,
+  model: PromptModel,
+  s: AmgSettings,
+  options: GenerateOptions,
+): Promise<MaskData> {
+  const pixels = cropImage(image, crop.box);
+  const { width: w, height: h } = pixels;
+  const embedding = await model.embed(pixels);
+  const { resizedH, resizedW } = embedding;
+  const frame: CropFrame = {
+    cropBox: crop.box,
+    imageH: image.height,
+    imageW: image.width,
+    upscaler: makeUpscaler({
+      lowRes: model.lowResSize, inputSize: model.inputSize, resizedH, resizedW, cropH: h, cropW: w,
+    }, options),
+  };
+  const nPoints = grid.length / 2;
+  const scaleX = resizedW / w;
+  const scaleY = resizedH / h;
+  const batches: MaskData[] = [];
+  for (let first = 0; first < nPoints; first += s.pointsPerBatch) {
+    const count = Math.min(s.pointsPerBatch, nPoints - first);
+    const points = new Float64Array(count * 2);
+    const prompts = new Float32Array(count * 2);
+    for (let k = 0; k < count; k++) {
+      const x = grid[2 * (first + k)] * w;
+      const y = grid[2 * (first + k) + 1] * h;
+      points[2 * k] = x;
+      points[2 * k + 1] = y;
+      prompts[2 * k] = x * scaleX;
+      prompts[2 * k + 1] = y * scaleY;
+    }
+    const decoded = await model.decode(embedding, prompts, count);
+    batches.push(processBatch({
+      count: count * MASKS_PER_PROMPT,
+      lowRes: decoded.lowRes,
+      iouPreds: decoded.iouPreds,
+      points: repeatEach(points, MASKS_PER_PROMPT),
+    }, frame, s));
+  }
+  return finishCrop(MaskData.cat(batches), crop.box, s.boxNmsThresh);
+}
+
+function makeUpscaler(geometry: UpscaleGeometry, options: GenerateOptions) {
+  return options.upscale === 'full' ? new FullUpscaler(geometry) : new SparseUpscaler(geometry);
+}
+
+/** numpy's `repeat(times, axis=0)` on (x, y) rows. */
+function repeatEach(points: Float64Array, times: number): Float64Array {
+  const out = new Float64Array(points.length * times);
+  for (let k = 0; k < points.length / 2; k++) {
+    for (let t = 0; t < times; t++) {
+      out[2 * (k * times + t)] = points[2 * k];
+      out[2 * (k * times + t) + 1] = points[2 * k + 1];
+    }
+  }
+  return out;
+}

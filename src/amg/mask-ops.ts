@@ -1,0 +1,71 @@
+import type { BoxXyxy } from './geometry.js';
+import type { UpscaledMask } from './upscale.js';
+
+/**
+ * stability = count(logit > t + offset) / count(logit > t - offset), over the
+ * computed spans (pixels outside them pass neither threshold).
+ */
+export function stabilityScore(mask: UpscaledMask, width: number, threshold: number, offset: number): number {
+  const { logits, rowStart, rowEnd } = mask;
+  const hi = threshold + offset;
+  const lo = threshold - offset;
+  let intersections = 0;
+  let unions = 0;
+  for (let y = 0; y < rowStart.length; y++) {
+    const end = y * width + rowEnd[y];
+    for (let i = y * width + rowStart[y]; i < end; i++) {
+      const v = logits[i];
+      if (v > hi) intersections++;
+      if (v > lo) unions++;
+    }
+  }
+  // The reference divides in float32; 0/0 is NaN, which every filter rejects.
+  return Math.fround(intersections / unions);
+}
+
+/**
+ * Inclusive XYXY box of `logit > threshold`; [0, 0, 0, 0] when nothing
+ * passes (the reference's `batched_mask_to_box`).
+ */
+export function thresholdedBox(mask: UpscaledMask, width: number, threshold: number): BoxXyxy {
+  const { logits, rowStart, rowEnd } = mask;
+  let x0 = width, y0 = -1, x1 = -1, y1 = -1;
+  for (let y = 0; y < rowStart.length; y++) {
+    const row = y * width;
+    let first = -1;
+    let last = -1;
+    for (let x = rowStart[y]; x < rowEnd[y]; x++) {
+      if (logits[row + x] > threshold) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    }
+    if (first >= 0) {
+      if (y0 < 0) y0 = y;
+      y1 = y;
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+    }
+  }
+  if (x1 < 0) return [0, 0, 0, 0];
+  return [x0, y0, x1, y1];
+}
+
+/**
+ * The reference's `is_box_near_crop_edge` for a box already in image
+ * coordinates: true when a side lies within `tolerance` of a crop side that
+ * is not also an image side.
+ */
+export function isNearCropEdge(
+  box: ArrayLike<number>,
+  cropBox: ArrayLike<number>,
+  imageBox: ArrayLike<number>,
+  tolerance = 20,
+): boolean {
+  for (let k = 0; k < 4; k++) {
+    const nearCrop = Math.abs(box[k] - cropBox[k]) <= tolerance;
+    const nearImage = Math.abs(box[k] - imageBox[k]) <= tolerance;
+    if (nearCrop && !nearImage) return true;
+  }
+  return false;
+}

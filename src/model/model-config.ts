@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { checkNumber, invalid } from '../settings/validate.js';
+import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
+
+/** Optional `model.json` beside the ONNX files. */
+export interface ModelConfig {
+  /** Encoder input side S; read from the encoder when its input is not dynamic. */
+  inputSize?: number;
+  pixelMean: readonly number[];
+  pixelStd: readonly number[];
+}
+
+export const DEFAULT_MODEL_CONFIG: ModelConfig = { pixelMean: SAM_PIXEL_MEAN, pixelStd: SAM_PIXEL_STD };
+
+export function parseModelConfig(json: unknown, file: string): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('a JSON object', file, json);
+  const raw = json as Record<string, unknown>;
+  const known = new Set(['input_size', 'pixel_mean', 'pixel_std', 'name', 'family']);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw invalid(`one of ${[...known].join(', ')}`, `a key of ${file}`, key);
+  }
+  const triple = (key: string, fallback: readonly number[], positive: boolean): readonly number[] => {
+    const v = raw[key];
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || v.length !== 3) throw invalid('an array of 3 numbers', `${key} in ${file}`, v);
+    return v.map((x, i) => checkNumber(`${key}[${i}] in ${file}`, x,
+      positive ? { min: 0, minExclusive: true } : {}));
+  };
+  return {
+    inputSize: raw.input_size === undefined ? undefined
+      : checkNumber(`input_size in ${file}`, raw.input_size, { integer: true, min: 1, max: 16384 }),
+    pixelMean: triple('pixel_mean', SAM_PIXEL_MEAN, false),
+    pixelStd: triple('pixel_std', SAM_PIXEL_STD, true),
+  };
+}
+
+export async function readModelConfig(file: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_MODEL_CONFIG;
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw invalid('valid JSON', file, `${(err as Error).message}`);
+  }
+  return parseModelConfig(json, file);
+}

@@ -1,0 +1,35 @@
+import type { RgbImage } from '../image/rgb-image.js';
+
+export const SAM_PIXEL_MEAN: readonly number[] = [123.675, 116.28, 103.53];
+export const SAM_PIXEL_STD: readonly number[] = [58.395, 57.12, 57.375];
+
+/**
+ * `(x - mean) / std` per channel, zero-padded bottom and right to S×S,
+ * NCHW float32 (the reference's `Sam.preprocess`).
+ */
+export function normalizeAndPad(
+  image: RgbImage,
+  size: number,
+  mean: readonly number[],
+  std: readonly number[],
+): Float32Array {
+  const plane = size * size;
+  const out = new Float32Array(3 * plane);
+  const { width, height, data } = image;
+  for (let c = 0; c < 3; c++) {
+    const m = mean[c];
+    const s = std[c];
+    const base = c * plane;
+    for (let y = 0; y < height; y++) {
+      const row = base + y * size;
+      let p = y * width * 3 + c;
+      for (let x = 0; x < width; x++, p += 3) out[row + x] = (data[p] - m) / s;
+    }
+  }
+  return out;
+}
+
+/** HWC float32 of the raw 0..255 values, for encoders that normalise and pad inside the graph. */
+export function toHwcFloat(image: RgbImage): Float32Array {
+  return Float32Array.from(image.data);
+}
