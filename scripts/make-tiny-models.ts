@@ -14,7 +14,7 @@ export function tinyModelFiles(): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   for (const [dir, batched] of Object.entries(TINY_MODEL_DIRS)) {
     files.set(`${dir}/encoder.onnx`, buildTinyEncoder());
-    files.set(`${dir}/decoder.onnx`, buildTinyDecoder(batched));
+    files.set(`${dir}/decoder.onnx`, buildTinyDecoder({ batched }));
   }
   return files;
 }

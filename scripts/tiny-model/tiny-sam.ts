@@ -23,10 +23,16 @@ const COLOUR_CHANNELS = 3 * BLOCK * BLOCK;
 const OPSET = 17;
 
 /** Squared distance in normalised colour units below which a pixel belongs to the mask, per token. */
-const TOLERANCE = [0.3, 0.05, 0.3, 1.2];
+const TOLERANCE = [0.5, 0.15, 0.5, 1.5];
 /** Logit at zero distance. */
 const PEAK_LOGIT = 8;
-const IOU_BASE = [0.92, 0.97, 0.96, 0.95];
+/**
+ * IoU of a perfectly flat region per token. The loose token ranks first
+ * there, since its edge sits near half coverage of a boundary cell; mixed
+ * colours inside a mask lower its score (see IOU_FALLOFF), so on varied
+ * regions the tighter tokens win.
+ */
+const IOU_BASE = [0.92, 0.93, 0.95, 0.97];
 const IOU_FALLOFF = 1.0;
 
 export function buildTinyEncoder(): Uint8Array {
@@ -40,11 +46,14 @@ export function buildTinyEncoder(): Uint8Array {
   return g.serialize('tiny_sam_encoder', OPSET);
 }
 
-/**
- * @param batched when true the prompt axis is dynamic (independent prompts
- *   per call); otherwise it is fixed at 1, as in the official export.
- */
-export function buildTinyDecoder(batched: boolean): Uint8Array {
+export interface TinyDecoderOptions {
+  /** Dynamic prompt axis (independent prompts per call) instead of the official fixed 1. */
+  batched?: boolean;
+  /** Only token 0, like an export with --return-single-mask (which AMG cannot use). */
+  singleMask?: boolean;
+}
+
+export function buildTinyDecoder({ batched = false, singleMask = false }: TinyDecoderOptions = {}): Uint8Array {
   const g = new GraphBuilder();
   const B: Dim = batched ? 'num_prompts' : 1;
   const emb = g.input('image_embeddings', 'float', [1, CHANNELS, EMBED, EMBED]);
@@ -87,7 +96,11 @@ export function buildTinyDecoder(batched: boolean): Uint8Array {
   const gain = f32([1, 4, 1, 1], TOLERANCE.map((t) => PEAK_LOGIT / t));
   const logits = g.op('Mul', [g.op('Sub', [tolerance, dist]), gain]);
   const prior = g.op('Mul', [g.op('Reshape', [hasMask, i64([-1, 1, 1, 1])]), maskInput]);
-  const lowRes = g.op('Add', [logits, prior], {}, 'low_res_masks');
+  const allTokens = g.op('Add', [logits, prior]);
+  const lowRes = singleMask
+    ? g.op('Slice', [allTokens, i64([0]), i64([1]), i64([1])], {}, 'low_res_masks')
+    : g.op('Identity', [allTokens], {}, 'low_res_masks');
+  const tokens = singleMask ? 1 : 4;
 
   // Predicted IoU: falls with the mean colour distance inside the (soft) mask.
   const weight = g.op('Sigmoid', [lowRes]);
@@ -96,7 +109,7 @@ export function buildTinyDecoder(batched: boolean): Uint8Array {
     g.op('Add', [g.op('ReduceSum', [weight, i64([2, 3])], { keepdims: 0 }), f32([], [1])]),
   ]);
   g.op('Mul', [
-    f32([1, 4], IOU_BASE),
+    f32([1, tokens], IOU_BASE.slice(0, tokens)),
     g.op('Exp', [g.op('Neg', [g.op('Div', [spread, f32([], [IOU_FALLOFF])])])]),
   ], {}, 'iou_predictions');
 
@@ -107,8 +120,8 @@ export function buildTinyDecoder(batched: boolean): Uint8Array {
   ], { axis: 0 });
   g.op('Resize', [lowRes, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }, 'masks');
 
-  g.output('masks', 'float', [B, 4, 'height', 'width']);
-  g.output('iou_predictions', 'float', [B, 4]);
-  g.output('low_res_masks', 'float', [B, 4, LOW_RES, LOW_RES]);
+  g.output('masks', 'float', [B, tokens, 'height', 'width']);
+  g.output('iou_predictions', 'float', [B, tokens]);
+  g.output('low_res_masks', 'float', [B, tokens, LOW_RES, LOW_RES]);
   return g.serialize(batched ? 'tiny_sam_decoder_batched' : 'tiny_sam_decoder', OPSET);
 }

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RgbImage } from '../src/image/rgb-image.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const TINY = path.join(ROOT, 'fixtures/models/tiny');
+export const TINY_BATCHED = path.join(ROOT, 'fixtures/models/tiny-batched');
+/** The SAM repository's example photos, beside the project (read-only, never copied in). */
+export const SHARED_IMAGES = path.resolve(ROOT, '../shared/fixtures/images');
+
+export function tempDir(prefix = 'sam-amg-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export interface Shape {
+  colour: [number, number, number];
+  /** Row-major inside test for pixel centres. */
+  contains: (x: number, y: number) => boolean;
+}
+
+/** Flat-coloured shapes painted in order over a flat background. */
+export function paintScene(width: number, height: number, background: [number, number, number], shapes: Shape[]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let c = background;
+      for (const s of shapes) if (s.contains(x, y)) c = s.colour;
+      data.set(c, (y * width + x) * 3);
+    }
+  }
+  return { width, height, data };
+}
+
+/** Row-major 0/1 mask of the pixels a shape owns in the painted scene (later shapes cover earlier ones). */
+export function shapeMask(width: number, height: number, shapes: Shape[], index: number): Uint8Array {
+  const m = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let owner = -1;
+      shapes.forEach((s, k) => { if (s.contains(x, y)) owner = k; });
+      if (owner === index) m[y * width + x] = 1;
+    }
+  }
+  return m;
+}
+
+export function maskIou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && b[i]) inter++;
+    if (a[i] || b[i]) union++;
+  }
+  return union === 0 ? 0 : inter / union;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the real CLI as a user runs it. */
+export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], {
+      cwd: options.cwd ?? ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
