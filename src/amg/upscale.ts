@@ -61,6 +61,27 @@ function resizeRowSegment(
   }
 }
 
+/** As resizeRowSegment, for the listed output columns cols[kFrom..kTo). */
+function resizeRowColumns(
+  src: Float32Array, srcOffset: number, srcW: number,
+  ys: AxisWeights, xs: AxisWeights, y: number,
+  out: Float32Array, outRow: number, cols: Int32Array, kFrom: number, kTo: number,
+): void {
+  const r0 = srcOffset + ys.i0[y] * srcW;
+  const r1 = srcOffset + ys.i1[y] * srcW;
+  const h0 = ys.w0[y];
+  const h1 = ys.w1[y];
+  const { i0, i1, w0, w1 } = xs;
+  for (let k = kFrom; k < kTo; k++) {
+    const x = cols[k];
+    const a = i0[x];
+    const b = i1[x];
+    const top = f32(src[r0 + a] * w0[x] + f32(src[r0 + b] * w1[x]));
+    const bottom = f32(src[r1 + a] * w0[x] + f32(src[r1 + b] * w1[x]));
+    out[outRow + x] = top * h0 + f32(bottom * h1);
+  }
+}
+
 /** Geometry of the reference's mask post-processing for one crop. */
 export interface UpscaleGeometry {
   /** Side of the low-resolution logits (256 for SAM). */
@@ -166,9 +187,27 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
   private readonly secondReach: { first: Int32Array; last: Int32Array };
   private src: Float32Array = new Float32Array(0);
   private srcOffset = 0;
+  /** Stage-1 columns the second resize reads, ascending. */
+  private readonly readColumns: Int32Array;
+  /** For each stage-1 column c, the index in readColumns of the first read column >= c. */
+  private readonly readColumnFrom: Int32Array;
 
   constructor(geometry: UpscaleGeometry) {
     super(geometry);
+    const read = new Uint8Array(geometry.resizedW);
+    for (let x = 0; x < geometry.cropW; x++) {
+      read[this.secondX.i0[x]] = 1;
+      read[this.secondX.i1[x]] = 1;
+    }
+    const columns: number[] = [];
+    for (let c = 0; c < read.length; c++) if (read[c]) columns.push(c);
+    this.readColumns = Int32Array.from(columns);
+    this.readColumnFrom = new Int32Array(geometry.resizedW + 1);
+    for (let c = geometry.resizedW - 1, k = this.readColumns.length; c >= 0; c--) {
+      if (read[c]) k--;
+      this.readColumnFrom[c] = k;
+    }
+    this.readColumnFrom[geometry.resizedW] = this.readColumns.length;
     this.stage1From = new Int32Array(geometry.resizedH);
     this.stage1To = new Int32Array(geometry.resizedH);
     this.lowMin = new Int32Array(geometry.lowRes);
@@ -244,9 +283,11 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
     const have0 = this.stage1From[r];
     const have1 = this.stage1To[r];
     const row = r * g.resizedW;
+    // Only the columns the second resize reads: when it shrinks, most are skipped.
     const compute = (c0: number, c1: number) => {
       if (c0 <= c1) {
-        resizeRowSegment(this.src, this.srcOffset, g.lowRes, this.firstY, this.firstX, r, this.stage1, row, c0, c1);
+        resizeRowColumns(this.src, this.srcOffset, g.lowRes, this.firstY, this.firstX, r, this.stage1, row,
+          this.readColumns, this.readColumnFrom[c0], this.readColumnFrom[c1 + 1]);
       }
     };
     if (have0 > have1) {
