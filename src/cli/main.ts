@@ -30,9 +30,8 @@ function buildProgram(): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads per session (default: all cores)')
     .option('-q, --quiet', 'print nothing but errors')
     .version(version(), '-V, --version')
-    .showHelpAfterError('(run sam-amg --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'sam-amg: ')) });
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'sam-amg: ').replace(/\s*$/, '') + ' (see sam-amg --help)\n') });
   for (const spec of SETTING_SPECS) {
     const shown = Number.isInteger(spec.defaultValue) ? String(spec.defaultValue) : String(+spec.defaultValue.toFixed(4));
     program.option(`${spec.flag} <value>`, `${spec.help} (default: ${shown}${spec.key === 'cropOverlapRatio' ? ' = 512/1500' : ''})`);

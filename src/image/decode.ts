@@ -32,5 +32,5 @@ export async function decodeImage(input: string | Uint8Array): Promise<RgbImage>
 function cleanSharpMessage(message: string): string {
   const firstLine = message.split('\n')[0].trim();
   if (/unsupported image format/i.test(firstLine)) return 'not an image in a supported format';
-  return firstLine.replace(/^Input (file|buffer) (has|contains) /i, '');
+  return firstLine.replace(/^Input (file|buffer) (has|contains) /i, '').replace(/Vips\w+: /g, '');
 }

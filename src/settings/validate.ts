@@ -4,7 +4,7 @@ export class UsageError extends Error {
 }
 
 function describe(value: unknown): string {
-  const shown = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const shown = typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
   return `${shown} of type ${typeof value}`;
 }
 

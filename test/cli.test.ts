@@ -1,0 +1,134 @@
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { imageIdFor } from '../src/output/sa1b.js';
+import { decodeCountsString } from '../src/rle/coco-string.js';
+import { rleToRowMajor } from '../src/rle/rle.js';
+import { SETTING_SPECS } from '../src/settings/settings.js';
+import { runCli, SHARED_IMAGES, tempDir, TINY } from './helpers.js';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe('sam-amg on the SAM example photos with the tiny model', () => {
+  let out: string;
+  let result: Awaited<ReturnType<typeof runCli>>;
+  beforeAll(async () => {
+    out = tempDir();
+    result = await runCli([SHARED_IMAGES, '--out', out, '--model', TINY]);
+  }, 300_000);
+
+  it('writes one SA-1B JSON per photo and exits 0', () => {
+    expect(result.code, result.stderr).toBe(0);
+    expect(filesUnder(out)).toEqual(['dog.json', 'dogs.json', 'groceries.json', 'truck.json']);
+    expect(result.stderr).toMatch(/^sam-amg: 4 images: 4 written, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
+  });
+
+  it('decodes every segmentation to an image-sized mask matching area and bbox', () => {
+    let masks = 0;
+    for (const name of ['dog', 'dogs', 'groceries', 'truck']) {
+      const file = JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8'));
+      expect(Object.keys(file)).toEqual(['image', 'annotations']);
+      const { width: w, height: h, file_name, image_id } = file.image;
+      expect(file_name).toBe(`${name}.jpg`);
+      expect(image_id).toBe(imageIdFor(file_name));
+      for (const [k, a] of file.annotations.entries()) {
+        masks++;
+        expect(Object.keys(a).sort()).toEqual(
+          ['area', 'bbox', 'crop_box', 'id', 'point_coords', 'predicted_iou', 'segmentation', 'stability_score'],
+        );
+        expect(a.id).toBe(k + 1);
+        expect(a.segmentation.size).toEqual([h, w]);
+        const m = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
+        let count = 0, x0 = w, y0 = h, x1 = -1, y1 = -1;
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            if (!m[y * w + x]) continue;
+            count++;
+            x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+          }
+        }
+        expect(count).toBe(a.area);
+        expect(a.bbox).toEqual([x0, y0, x1 - x0, y1 - y0]);
+        expect(a.crop_box).toEqual([0, 0, w, h]);
+      }
+    }
+    expect(masks).toBeGreaterThan(0);
+  });
+
+  it('leaves no temporary files behind', () => {
+    expect(filesUnder(out).filter((f) => !f.endsWith('.json'))).toEqual([]);
+  });
+});
+
+describe('usage errors: one line, exit 2', () => {
+  const img = path.join(SHARED_IMAGES, 'dog.jpg');
+  it.each([
+    [['--points-per-side', 'abc'], 'sam-amg: Expected integer in [1, 1024] for --points-per-side but received abc of type string'],
+    [['--pred-iou-thresh', '1.5'], 'sam-amg: Expected number in [0, 1] for --pred-iou-thresh but received 1.5 of type string'],
+    [['--crop-n-layers', '-1'], 'sam-amg: Expected integer in [0, 6] for --crop-n-layers but received -1 of type string'],
+    [['--min-mask-region-area', '2.5'], 'sam-amg: Expected non-negative integer for --min-mask-region-area but received 2.5 of type string'],
+    [['--crop-overlap-ratio', '1'], 'sam-amg: Expected number in [0, 1) for --crop-overlap-ratio but received 1 of type string'],
+    [['--threads', '0'], 'sam-amg: Expected integer in [1, 1024] for --threads but received 0 of type string'],
+  ])('%j', async (flags, message) => {
+    const res = await runCli([img, '--out', tempDir(), '--model', TINY, ...flags]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(`${message}\n`);
+  });
+
+  it.each([
+    [['--out', '/tmp/x'], /^sam-amg: missing required argument 'inputs' \(see sam-amg --help\)\n$/],
+    [[img], /^sam-amg: required option '-o, --out <dir>' not specified \(see sam-amg --help\)\n$/],
+    [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
+    [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
+    [['/nonexistent/images', '--out', '/tmp/x', '--model', TINY], /^sam-amg: \/nonexistent\/images: no such file or folder\n$/],
+    [[img, '--out', '/tmp/x'], /^sam-amg: no model: pass --model DIR .* or --encoder FILE --decoder FILE\n$/],
+    [[img, '--out', '/tmp/x', '--model', '/nonexistent'], /^sam-amg: \/nonexistent\/encoder\.onnx: model file not found\n$/],
+    [[img, '--out', '/tmp/x', '--encoder', path.join(TINY, 'encoder.onnx')], /^sam-amg: --encoder and --decoder go together\n$/],
+  ])('%j', async (args, pattern) => {
+    const res = await runCli(args);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(pattern);
+  });
+});
+
+describe('help and version', () => {
+  it('lists every setting with its default', async () => {
+    const res = await runCli(['--help']);
+    expect(res.code).toBe(0);
+    for (const spec of SETTING_SPECS) expect(res.stdout).toContain(`${spec.flag} <value>`);
+    expect(res.stdout).toContain('(default: 0.88)');
+    expect(res.stdout).toContain('(default: 0.3413 = 512/1500)');
+    expect(res.stdout).toMatch(/Exit codes: 0 .* 1 .* 2 .* 130/s);
+  });
+
+  it('prints the version', async () => {
+    const res = await runCli(['--version']);
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).toBe(JSON.parse(readFileSync(path.resolve(TINY, '../../../package.json'), 'utf8')).version);
+  });
+});
+
+describe('output layout', () => {
+  it('mirrors input folders, keeps ids stable across runs and refuses colliding outputs', async () => {
+    const input = tempDir();
+    mkdirSync(path.join(input, 'a/b'), { recursive: true });
+    copyFileSync(path.join(SHARED_IMAGES, 'dog.jpg'), path.join(input, 'a/b/dog.jpg'));
+    copyFileSync(path.join(SHARED_IMAGES, 'groceries.jpg'), path.join(input, 'a/b/dog.png'));
+    const out1 = tempDir();
+    const out2 = tempDir();
+    const args = ['--model', TINY, '--points-per-side', '4'];
+    const r1 = await runCli([input, '--out', out1, ...args]);
+    const r2 = await runCli([input, '--out', out2, ...args]);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toContain(`sam-amg: ${path.join(input, 'a/b/dog.png')}: output ${path.join(out1, 'a/b/dog.json')} is already the output of ${path.join(input, 'a/b/dog.jpg')}; rename one of them\n`);
+    expect(filesUnder(out1)).toEqual(['a/b/dog.json', 'failures.jsonl']);
+    const f1 = readFileSync(path.join(out1, 'a/b/dog.json'), 'utf8');
+    expect(JSON.parse(f1).image.file_name).toBe('a/b/dog.jpg');
+    expect(readFileSync(path.join(out2, 'a/b/dog.json'), 'utf8')).toBe(f1);
+  });
+});
