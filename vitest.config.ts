@@ -6,5 +6,6 @@ export default defineConfig({
     // Model runs on 2 cores take seconds, not milliseconds.
     testTimeout: 180_000,
     hookTimeout: 60_000,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

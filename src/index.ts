@@ -1,0 +1,26 @@
+/**
+ * sam-amg as a library: decode an image, load a SAM encoder/decoder pair,
+ * generate masks with the reference semantics, encode and write them.
+ */
+export { generateMasks, generateMaskData, MASKS_PER_PROMPT, type GenerateOptions } from './amg/generator.js';
+export type { PromptModel, CropEmbedding, DecodedPrompts } from './amg/prompt-model.js';
+export type { MaskRecord } from './amg/records.js';
+export { MaskData } from './amg/mask-data.js';
+export { generateCropBoxes, buildPointGrid, buildLayerPointGrids, preprocessShape } from './amg/geometry.js';
+export { decodeImage, ImageDecodeError } from './image/decode.js';
+export { pilBilinearResize } from './image/pil-resize.js';
+export { cropImage, type RgbImage } from './image/rgb-image.js';
+export { SamOnnxModel, type ModelFiles, type RuntimeOptions } from './model/sam-onnx.js';
+export { ModelError } from './model/model-error.js';
+export { encodeCountsString, decodeCountsString } from './rle/coco-string.js';
+export {
+  rleFromColumnMajor, rleFromRowMajor, rleToColumnMajor, rleToRowMajor, rleArea, rleBoxXyxy, type Rle,
+} from './rle/rle.js';
+export { toSa1b, imageIdFor, outputPathFor, type Sa1bFile, type Sa1bAnnotation, type Sa1bImage } from './output/sa1b.js';
+export { writeFileAtomic } from './output/atomic-write.js';
+export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
+export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
+export {
+  resolveSettings, DEFAULT_SETTINGS, PRESETS, SETTING_SPECS, type AmgSettings, type SettingsInput,
+} from './settings/settings.js';
+export { UsageError } from './settings/validate.js';
