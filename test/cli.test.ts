@@ -24,15 +24,17 @@ describe('sam-amg on the SAM example photos with the tiny model', () => {
 
   it('writes one SA-1B JSON per photo and exits 0', () => {
     expect(result.code, result.stderr).toBe(0);
-    expect(filesUnder(out)).toEqual(['dog.json', 'dogs.json', 'groceries.json', 'truck.json']);
-    expect(result.stderr).toMatch(/^sam-amg: 4 images: 4 written, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
+    expect(filesUnder(out)).toEqual(['.sam-amg-run.json', 'dog.json', 'dogs.json', 'groceries.json', 'truck.json']);
+    // Progress lines may come first (every 10 s when stderr is not a terminal); the summary is last.
+    expect(result.stderr).toMatch(/\nsam-amg: 4 images: 4 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$|^sam-amg: 4 images: 4 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
   });
 
   it('decodes every segmentation to an image-sized mask matching area and bbox', () => {
     let masks = 0;
     for (const name of ['dog', 'dogs', 'groceries', 'truck']) {
       const file = JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8'));
-      expect(Object.keys(file)).toEqual(['image', 'annotations']);
+      expect(Object.keys(file)).toEqual(['image', 'annotations', 'info']);
+      expect(file.info).toMatchObject({ tool: 'sam-amg', format: 'json', settings: { points_per_side: 32, pred_iou_thresh: 0.88 } });
       const { width: w, height: h, file_name, image_id } = file.image;
       expect(file_name).toBe(`${name}.jpg`);
       expect(image_id).toBe(imageIdFor(file_name));
@@ -61,7 +63,7 @@ describe('sam-amg on the SAM example photos with the tiny model', () => {
   });
 
   it('leaves no temporary files behind', () => {
-    expect(filesUnder(out).filter((f) => !f.endsWith('.json'))).toEqual([]);
+    expect(filesUnder(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 
@@ -81,7 +83,7 @@ describe('usage errors: one line, exit 2', () => {
   });
 
   it.each([
-    [['--out', '/tmp/x'], /^sam-amg: missing required argument 'inputs' \(see sam-amg --help\)\n$/],
+    [['--out', '/tmp/x', '--model', TINY], /^sam-amg: no inputs: name image files, folders or patterns, or pass --list FILE\n$/],
     [[img], /^sam-amg: required option '-o, --out <dir>' not specified \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
@@ -126,7 +128,7 @@ describe('output layout', () => {
     const r2 = await runCli([input, '--out', out2, ...args]);
     expect(r1.code).toBe(1);
     expect(r1.stderr).toContain(`sam-amg: ${path.join(input, 'a/b/dog.png')}: output ${path.join(out1, 'a/b/dog.json')} is already the output of ${path.join(input, 'a/b/dog.jpg')}; rename one of them\n`);
-    expect(filesUnder(out1)).toEqual(['a/b/dog.json', 'failures.jsonl']);
+    expect(filesUnder(out1)).toEqual(['.sam-amg-run.json', 'a/b/dog.json', 'failures.jsonl']);
     const f1 = readFileSync(path.join(out1, 'a/b/dog.json'), 'utf8');
     expect(JSON.parse(f1).image.file_name).toBe('a/b/dog.jpg');
     expect(readFileSync(path.join(out2, 'a/b/dog.json'), 'utf8')).toBe(f1);

@@ -82,3 +82,43 @@ export function runCli(args: string[], options: { cwd?: string; timeoutMs?: numb
     });
   });
 }
+
+/** Writes `count` small PNG scenes (two flat shapes each, colours varying by index) into `dir`. */
+export async function writeScenes(dir: string, count: number, size: [number, number] = [64, 48]): Promise<string[]> {
+  const { default: sharp } = await import('sharp');
+  const { mkdirSync } = await import('node:fs');
+  const [w, h] = size;
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const img = paintScene(w, h, [20 + (i * 37) % 60, 30, 40], [
+      { colour: [200, (i * 53) % 200, 40], contains: (x, y) => x >= 6 + (i % 5) && x < 30 && y >= 8 && y < 36 },
+      { colour: [40, 180, (i * 29) % 250], contains: (x, y) => (x - 46) ** 2 + (y - 24) ** 2 < (8 + (i % 4)) ** 2 },
+    ]);
+    const name = `${i < 10 ? 'a' : 'b'}/scene-${String(i).padStart(3, '0')}.png`;
+    mkdirSync(path.join(dir, path.dirname(name)), { recursive: true });
+    await sharp(img.data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(dir, name));
+    names.push(name);
+  }
+  return names;
+}
+
+/** Spawns the CLI and hands its stdout lines to `onLine` as they arrive. */
+export function spawnCli(args: string[], onLine: (line: string, child: import('node:child_process').ChildProcess) => void) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buffer = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    buffer += d;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      onLine(line, child);
+    }
+  });
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { child, done };
+}

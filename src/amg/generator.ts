@@ -35,7 +35,27 @@ export interface GenerateOptions {
    * identical masks; 'full' is kept as the reference for tests.
    */
   upscale?: 'sparse' | 'full';
+  /** Checked between decoder batches: an aborted run stops within one batch. */
+  signal?: AbortSignal;
+  /** Seconds spent per stage are added here. */
+  timings?: StageTimings;
 }
+
+/** Seconds per stage of mask generation. */
+export interface StageTimings {
+  /** Crop, resize, normalise and the image encoder. */
+  encode: number;
+  /** Mask decoder calls. */
+  decode: number;
+  /** Upscaling, filters, RLE, NMS, small-region cleanup. */
+  postprocess: number;
+}
+
+export function emptyTimings(): StageTimings {
+  return { encode: 0, decode: 0, postprocess: 0 };
+}
+
+const now = () => performance.now() / 1000;
 
 export async function generateMaskData(
   image: RgbImage,
@@ -47,11 +67,13 @@ export async function generateMaskData(
   const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
   const perCrop: MaskData[] = [];
   for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, options));
+  const started = now();
   let data = MaskData.cat(perCrop);
   if (crops.length > 1) data = mergeCrops(data, s.cropNmsThresh);
   if (s.minMaskRegionArea > 0) {
     data = removeSmallRegionsAll(data, s.minMaskRegionArea, Math.max(s.boxNmsThresh, s.cropNmsThresh));
   }
+  if (options.timings) options.timings.postprocess += now() - started;
   return data;
 }
 
@@ -63,9 +85,13 @@ async function processCrop(
   s: AmgSettings,
   options: GenerateOptions,
 ): Promise<MaskData> {
+  const t = options.timings ?? emptyTimings();
+  options.signal?.throwIfAborted();
+  let started = now();
   const pixels = cropImage(image, crop.box);
   const { width: w, height: h } = pixels;
   const embedding = await model.embed(pixels);
+  t.encode += now() - started;
   const { resizedH, resizedW } = embedding;
   const frame: CropFrame = {
     cropBox: crop.box,
@@ -91,15 +117,23 @@ async function processCrop(
       prompts[2 * k] = x * scaleX;
       prompts[2 * k + 1] = y * scaleY;
     }
+    options.signal?.throwIfAborted();
+    started = now();
     const decoded = await model.decode(embedding, prompts, count);
+    t.decode += now() - started;
+    started = now();
     batches.push(processBatch({
       count: count * MASKS_PER_PROMPT,
       lowRes: decoded.lowRes,
       iouPreds: decoded.iouPreds,
       points: repeatEach(points, MASKS_PER_PROMPT),
     }, frame, s));
+    t.postprocess += now() - started;
   }
-  return finishCrop(MaskData.cat(batches), crop.box, s.boxNmsThresh);
+  started = now();
+  const result = finishCrop(MaskData.cat(batches), crop.box, s.boxNmsThresh);
+  t.postprocess += now() - started;
+  return result;
 }
 
 function makeUpscaler(geometry: UpscaleGeometry, options: GenerateOptions) {

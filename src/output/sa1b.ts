@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { MaskRecord } from '../amg/records.js';
+import type { OutputFormat, RunIdentity } from './run-identity.js';
 
 export interface Sa1bImage {
   image_id: number;
@@ -14,10 +15,11 @@ export interface Sa1bAnnotation extends MaskRecord {
   id: number;
 }
 
-/** One image's masks in the SA-1B per-image layout. */
+/** One image's masks in the SA-1B per-image layout, plus what made them. */
 export interface Sa1bFile {
   image: Sa1bImage;
   annotations: Sa1bAnnotation[];
+  info?: RunIdentity;
 }
 
 /**
@@ -32,15 +34,22 @@ export function imageIdFor(fileName: string): number {
 }
 
 /** Annotation ids count from 1 within each image. */
-export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>): Sa1bFile {
-  return {
+export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>, info?: RunIdentity): Sa1bFile {
+  const file: Sa1bFile = {
     image: { image_id: imageIdFor(image.file_name), ...image },
     annotations: records.map((r, i) => ({ id: i + 1, ...r })),
   };
+  if (info) file.info = info;
+  return file;
 }
 
-/** `<out>/<relative path without extension>.json`, mirroring the input folders. */
-export function outputPathFor(outDir: string, relativePath: string): string {
+/**
+ * Where an image's output goes, mirroring the input folders:
+ * `<out>/<relative path without extension>.json`, or that path without
+ * `.json` as a folder for the PNG format.
+ */
+export function outputPathFor(outDir: string, relativePath: string, format: OutputFormat = 'json'): string {
   const parsed = path.posix.parse(relativePath);
-  return path.join(outDir, ...parsed.dir.split('/').filter(Boolean), `${parsed.name}.json`);
+  const name = format === 'json' ? `${parsed.name}.json` : parsed.name;
+  return path.join(outDir, ...parsed.dir.split('/').filter(Boolean), name);
 }

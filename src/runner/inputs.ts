@@ -1,5 +1,6 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
 
 /** Extensions taken as images (lower case, with the dot). */
@@ -16,20 +17,49 @@ export interface InputImage {
 
 export interface InputList {
   images: InputImage[];
-  /** Files seen in folders but skipped for not having an image extension. */
+  /** Files found by folders, globs or lists but skipped for not having an image extension. */
   skippedNonImages: number;
+}
+
+export interface InputSources {
+  /** Files, folders (searched recursively) and glob patterns. */
+  paths: string[];
+  /** Files listing one path a line; '-' reads `stdin`. */
+  lists?: string[];
+  /** Root that list entries are named relative to (default: the current folder). */
+  listRoot?: string;
+  /** Text of standard input, read when a list is '-'. */
+  readStdin?: () => Promise<string>;
 }
 
 function isImageName(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
 }
 
-async function walk(dir: string, prefix: string, seen: Set<string>, out: InputList): Promise<void> {
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+class Collector {
+  readonly out: InputList = { images: [], skippedNonImages: 0 };
+  private readonly seen = new Set<string>();
+
+  add(file: string, relative: string, filterByExtension: boolean): void {
+    if (filterByExtension && !isImageName(file)) {
+      this.out.skippedNonImages++;
+      return;
+    }
+    const key = path.resolve(file);
+    if (this.seen.has(key)) return; // the same file named twice
+    this.seen.add(key);
+    this.out.images.push({ path: file, relative });
+  }
+}
+
+async function walk(dir: string, prefix: string, visited: Set<string>, into: Collector): Promise<void> {
   const real = await realpath(dir);
-  if (seen.has(real)) return; // a symlink loop, or a folder reached twice
-  seen.add(real);
+  if (visited.has(real)) return; // a symlink loop, or a folder reached twice
+  visited.add(real);
   const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => byName(a.name, b.name));
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -40,23 +70,75 @@ async function walk(dir: string, prefix: string, seen: Set<string>, out: InputLi
       isDir = target?.isDirectory() ?? false;
       isFile = target?.isFile() ?? false;
     }
-    if (isDir) await walk(full, relative, seen, out);
-    else if (isFile && isImageName(entry.name)) out.images.push({ path: full, relative });
-    else if (isFile) out.skippedNonImages++;
+    if (isDir) await walk(full, relative, visited, into);
+    else if (isFile) into.add(full, relative, true);
   }
 }
 
-/**
- * Expands folders (recursively, in name order) and single files into the
- * images to process. A missing path is a usage error.
- */
-export async function listInputs(paths: string[]): Promise<InputList> {
-  const out: InputList = { images: [], skippedNonImages: 0 };
-  for (const p of paths) {
-    const info = await stat(p).catch(() => undefined);
-    if (!info) throw new UsageError(`${p}: no such file or folder`);
-    if (info.isDirectory()) await walk(p, '', new Set(), out);
-    else out.images.push({ path: p, relative: path.basename(p) });
+/** The folder part of a pattern before its first wildcard segment. */
+function globBase(pattern: string): string {
+  const segments = pattern.split('/');
+  const fixed: string[] = [];
+  for (const s of segments) {
+    if (isDynamicPattern(s)) break;
+    fixed.push(s);
   }
-  return out;
+  return fixed.length === 0 ? '.' : fixed.join('/') || '/';
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/** A list entry's name: relative to the root, or its absolute path without the leading '/' when outside it. */
+function listRelative(entry: string, root: string): string {
+  const abs = path.resolve(root, entry);
+  const rel = path.relative(root, abs);
+  if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return toPosix(rel);
+  return toPosix(abs).replace(/^\/+/, '');
+}
+
+/**
+ * Expands folders (recursively, in name order), single files, glob patterns
+ * and list files into the images to process, in a deterministic order with
+ * duplicates removed. Folders, globs and lists skip names without an image
+ * extension (counted); a file named directly is always tried. A path that
+ * does not exist and is no pattern is a usage error.
+ */
+export async function listInputs(sources: InputSources | string[]): Promise<InputList> {
+  const src: InputSources = Array.isArray(sources) ? { paths: sources } : sources;
+  const into = new Collector();
+  for (const p of src.paths) {
+    const info = await stat(p).catch(() => undefined);
+    if (info?.isDirectory()) {
+      await walk(p, '', new Set(), into);
+    } else if (info) {
+      into.add(p, path.basename(p), false);
+    } else if (isDynamicPattern(p)) {
+      const base = globBase(p);
+      const matches = await glob(p, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false });
+      if (matches.length === 0) throw new UsageError(`${p}: the pattern matches no files`);
+      for (const m of matches.sort(byName)) into.add(m, toPosix(path.relative(base, m)), true);
+    } else {
+      throw new UsageError(`${p}: no such file or folder`);
+    }
+  }
+  const root = path.resolve(src.listRoot ?? '.');
+  for (const list of src.lists ?? []) {
+    let text: string;
+    if (list === '-') {
+      if (!src.readStdin) throw new UsageError('--list -: standard input is not available');
+      text = await src.readStdin();
+    } else {
+      text = await readFile(list, 'utf8').catch(() => {
+        throw new UsageError(`${list}: cannot read the list file`);
+      });
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const entry = line.trim();
+      if (!entry || entry.startsWith('#')) continue;
+      into.add(path.resolve(root, entry), listRelative(entry, root), true);
+    }
+  }
+  return into.out;
 }

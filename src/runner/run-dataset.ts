@@ -1,27 +1,40 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { generateMaskData } from '../amg/generator.js';
+import pLimit from 'p-limit';
+import { emptyTimings, generateMaskData, type GenerateOptions } from '../amg/generator.js';
 import type { PromptModel } from '../amg/prompt-model.js';
 import { toRecords } from '../amg/records.js';
-import { decodeImage, ImageDecodeError } from '../image/decode.js';
+import { decodeImage, ImageDecodeError, readImageSize } from '../image/decode.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { ModelError } from '../model/model-error.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
+import { readOutputState, writeImageOutput } from '../output/image-output.js';
+import { StaleTempSweeper } from '../output/stale-temps.js';
+import type { RunIdentity } from '../output/run-identity.js';
 import { outputPathFor, toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
 import { UsageError } from '../settings/validate.js';
-import { listInputs, type InputImage } from './inputs.js';
-
-export const FAILURES_FILE = 'failures.jsonl';
+import type { ImageTimings, RunEvent } from './events.js';
+import { listInputs, type InputImage, type InputSources } from './inputs.js';
+import { claimOutputFolder, MANIFEST_FILE } from './manifest.js';
+import { shardName, shardOfPath, type Shard } from './shard.js';
 
 export interface DatasetRunOptions {
-  inputs: string[];
+  sources: InputSources;
   outDir: string;
   model: PromptModel;
   settings: AmgSettings;
-  /** Receives one line per failed image; the caller decides where it goes. */
-  onFailure?: (failure: ImageFailure) => void;
-  onImageDone?: (image: InputImage, masks: number) => void;
+  /** Fingerprint and provenance, recorded in the manifest and every output. */
+  identity: RunIdentity;
+  /** Images in flight at once (default 1). */
+  jobs?: number;
+  shard?: Shard;
+  /** Replace outputs made with other settings or models instead of refusing them. */
+  overwrite?: boolean;
+  /** Stops the run: no new image starts, images being generated are dropped, writes under way finish. */
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  generate?: Pick<GenerateOptions, 'upscale'>;
 }
 
 export interface ImageFailure {
@@ -32,10 +45,16 @@ export interface ImageFailure {
 export interface RunSummary {
   images: number;
   written: number;
+  skipped: number;
   failed: ImageFailure[];
   masks: number;
   skippedNonImages: number;
   seconds: number;
+  interrupted: boolean;
+}
+
+export function failuresFileName(shard?: Shard): string {
+  return shard ? `failures-${shard.index}-of-${shard.count}.jsonl` : 'failures.jsonl';
 }
 
 /** Errors that concern the whole run (bad model, bad usage), not one image. */
@@ -43,84 +62,166 @@ function isFatal(err: unknown): boolean {
   return err instanceof ModelError || err instanceof UsageError;
 }
 
+function isAbort(err: unknown): boolean {
+  return (err as Error)?.name === 'AbortError';
+}
+
 function reasonOf(err: unknown): string {
   if (err instanceof ImageDecodeError) return err.message;
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return 'file disappeared before it was read';
+  if (e?.code === 'ENOENT') return 'file not found';
   if (e?.code === 'EACCES') return 'permission denied';
+  if (e?.code === 'EISDIR') return 'is a folder, not an image';
   return String(e?.message ?? err).split('\n')[0];
 }
 
-async function readAndDecode(image: InputImage): Promise<RgbImage> {
-  return decodeImage(await readFile(image.path));
+interface WorkItem {
+  order: number;
+  image: InputImage;
+  out: string;
 }
 
+type Prepared =
+  | { kind: 'skip' }
+  | { kind: 'image'; pixels: RgbImage; readSeconds: number }
+  | { kind: 'error'; error: unknown };
+
+const now = () => performance.now() / 1000;
+
 /**
- * Runs AMG over every image of the inputs, writing one SA-1B JSON per image.
- * A broken image is recorded and skipped; the run goes on. Failures are also
- * written to `<out>/failures.jsonl` (removed when a run has none).
+ * Runs AMG over every image of the inputs (or of one shard of them), writing
+ * one output per image. Outputs already complete for this fingerprint are
+ * skipped, so rerunning the same command resumes. A broken image is recorded
+ * and skipped; the run goes on. Failures are written to the shard's failures
+ * file (removed when a run has none).
  */
 export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
-  const started = performance.now();
-  const list = await listInputs(opts.inputs);
+  const started = now();
+  const { identity, outDir } = opts;
+  const format = identity.format;
+  const emit = (e: RunEvent) => opts.onEvent?.(e);
+  const list = await listInputs(opts.sources);
   if (list.images.length === 0) {
-    throw new UsageError(`no images found in ${opts.inputs.join(', ')}` +
+    throw new UsageError(`no images found in ${[...opts.sources.paths, ...(opts.sources.lists ?? [])].join(', ')}` +
       (list.skippedNonImages ? ` (${list.skippedNonImages} files without an image extension skipped)` : ''));
   }
+  const mine = opts.shard
+    ? list.images.filter((im) => shardOfPath(im.relative, opts.shard!.count) === opts.shard!.index)
+    : list.images;
+
   const summary: RunSummary = {
-    images: list.images.length, written: 0, failed: [], masks: 0, skippedNonImages: list.skippedNonImages, seconds: 0,
+    images: mine.length, written: 0, skipped: 0, failed: [], masks: 0,
+    skippedNonImages: list.skippedNonImages, seconds: 0, interrupted: false,
   };
-  const fail = (image: InputImage, reason: string) => {
-    const failure = { path: image.path, reason };
-    summary.failed.push(failure);
-    opts.onFailure?.(failure);
+  const failuresByOrder = new Map<number, ImageFailure>();
+  const fail = (item: { order: number; image: InputImage }, reason: string) => {
+    const failure = { path: item.image.path, reason };
+    failuresByOrder.set(item.order, failure);
+    emit({ event: 'image_failed', ...failure });
   };
 
+  // Outputs the run writes itself can never be an image's output.
+  const reserved = new Set([MANIFEST_FILE, failuresFileName(opts.shard), 'failures.jsonl'].map((f) => path.join(outDir, f)));
   const owners = new Map<string, InputImage>();
-  const work: { image: InputImage; out: string }[] = [];
-  for (const image of list.images) {
-    const out = outputPathFor(opts.outDir, image.relative);
+  const work: WorkItem[] = [];
+  mine.forEach((image, order) => {
+    const out = outputPathFor(outDir, image.relative, format);
     const owner = owners.get(out);
-    if (owner) {
-      fail(image, `output ${out} is already the output of ${owner.path}; rename one of them`);
-      continue;
+    if (owner) fail({ order, image }, `output ${out} is already the output of ${owner.path}; rename one of them`);
+    else if (reserved.has(out)) fail({ order, image }, `output ${out} is a name sam-amg keeps for itself; rename the image`);
+    else {
+      owners.set(out, image);
+      work.push({ order, image, out });
     }
-    owners.set(out, image);
-    work.push({ image, out });
-  }
+  });
 
-  // Decoding the next image overlaps inference on the current one.
-  const decodeNext = (k: number) => (k < work.length ? readAndDecode(work[k].image) : undefined);
-  const settle = (p: Promise<RgbImage> | undefined) => p?.then((v) => ({ ok: true as const, v }), (e) => ({ ok: false as const, e }));
-  let pending = settle(decodeNext(0));
-  for (let k = 0; k < work.length; k++) {
-    const { image, out } = work[k];
-    const decoded = await pending!;
-    pending = settle(decodeNext(k + 1));
-    if (!decoded.ok) {
-      fail(image, reasonOf(decoded.e));
-      continue;
-    }
+  await claimOutputFolder(outDir, identity, opts.overwrite ?? false);
+  emit({
+    event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
+    shard: shardName(opts.shard), jobs: opts.jobs ?? 1, fingerprint: identity.fingerprint, out: outDir,
+  });
+
+  const prepare = async (item: WorkItem): Promise<Prepared> => {
+    const t = now();
     try {
-      const pixels = decoded.v;
-      const records = toRecords(await generateMaskData(pixels, opts.model, opts.settings));
-      const file = toSa1b(records, { width: pixels.width, height: pixels.height, file_name: image.relative });
-      await writeFileAtomic(out, JSON.stringify(file));
+      const state = await readOutputState(format, item.out, identity.fingerprint, () => readImageSize(item.image.path));
+      if (state === 'complete') return { kind: 'skip' };
+      if (state === 'stale' && !opts.overwrite) {
+        return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass --overwrite to replace it`) };
+      }
+      const pixels = await decodeImage(await readFile(item.image.path));
+      return { kind: 'image', pixels, readSeconds: now() - t };
+    } catch (error) {
+      return { kind: 'error', error };
+    }
+  };
+
+  // Reading and decoding run one image ahead of the workers, so decoding
+  // overlaps inference without holding more than jobs + 1 images.
+  const prepared = new Map<number, Promise<Prepared>>();
+  const prepareAt = (k: number) => {
+    if (k < work.length && !prepared.has(k)) prepared.set(k, prepare(work[k]));
+  };
+  let fatal: unknown;
+  const sweeper = new StaleTempSweeper();
+  const limit = pLimit(opts.jobs ?? 1);
+  const runOne = async (k: number) => {
+    if (opts.signal?.aborted || fatal) return;
+    prepareAt(k);
+    prepareAt(k + 1);
+    const item = work[k];
+    const ready = await prepared.get(k)!;
+    prepared.delete(k);
+    if (ready.kind === 'skip') {
+      summary.skipped++;
+      emit({ event: 'image_skipped', path: item.image.path, output: item.out, reason: 'complete' });
+      return;
+    }
+    if (ready.kind === 'error') {
+      fail(item, reasonOf(ready.error));
+      return;
+    }
+    const t0 = now();
+    const stages = emptyTimings();
+    try {
+      const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
+        { ...opts.generate, signal: opts.signal, timings: stages });
+      const records = toRecords(data);
+      const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative }, identity);
+      const tw = now();
+      await sweeper.before(item.out);
+      await writeImageOutput(format, item.out, file);
+      const timings: ImageTimings = { read: ready.readSeconds, ...stages, write: now() - tw };
       summary.written++;
       summary.masks += records.length;
-      opts.onImageDone?.(image, records.length);
+      emit({
+        event: 'image_done', path: item.image.path, output: item.out, masks: records.length,
+        seconds: now() - t0 + ready.readSeconds, timings,
+      });
     } catch (err) {
-      if (isFatal(err)) throw err;
-      fail(image, reasonOf(err));
+      if (isAbort(err)) return;
+      if (isFatal(err)) {
+        fatal ??= err;
+        return;
+      }
+      fail(item, reasonOf(err));
     }
-  }
+  };
+  await Promise.all(work.map((_, k) => limit(() => runOne(k))));
+  if (fatal) throw fatal;
 
-  const failuresFile = path.join(opts.outDir, FAILURES_FILE);
+  summary.failed = [...failuresByOrder.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
+  const failuresFile = path.join(outDir, failuresFileName(opts.shard));
   if (summary.failed.length > 0) {
     await writeFileAtomic(failuresFile, summary.failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
-  } else {
+  } else if (!opts.signal?.aborted) {
     await rm(failuresFile, { force: true });
   }
-  summary.seconds = (performance.now() - started) / 1000;
+  summary.interrupted = opts.signal?.aborted ?? false;
+  summary.seconds = now() - started;
+  emit({
+    event: 'summary', images: summary.images, written: summary.written, skipped: summary.skipped,
+    failed: summary.failed.length, masks: summary.masks, seconds: summary.seconds, interrupted: summary.interrupted,
+  });
   return summary;
 }

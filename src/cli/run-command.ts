@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { ModelError } from '../model/model-error.js';
+import { SamOnnxModel, type ModelFiles } from '../model/sam-onnx.js';
+import { runIdentity, type OutputFormat } from '../output/run-identity.js';
+import { runDataset } from '../runner/run-dataset.js';
+import { parseShard } from '../runner/shard.js';
+import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
+import { checkNumber, invalid, UsageError } from '../settings/validate.js';
+import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
+
+export const EXIT = { ok: 0, someFailed: 1, usage: 2, interrupted: 130 } as const;
+
+export interface RunCliOptions {
+  out: string;
+  model?: string;
+  encoder?: string;
+  decoder?: string;
+  preset: string;
+  threads?: string;
+  jobs: string;
+  list?: string[];
+  root?: string;
+  shard?: string;
+  overwrite?: boolean;
+  format: string;
+  json?: boolean;
+  quiet?: boolean;
+  progressInterval?: string;
+  [setting: string]: unknown;
+}
+
+function optionKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function modelFiles(o: RunCliOptions): ModelFiles {
+  if (o.model && (o.encoder || o.decoder)) throw new UsageError('use either --model or --encoder/--decoder, not both');
+  if (o.model) {
+    return {
+      encoder: path.join(o.model, 'encoder.onnx'),
+      decoder: path.join(o.model, 'decoder.onnx'),
+      config: path.join(o.model, 'model.json'),
+    };
+  }
+  if (o.encoder && o.decoder) return { encoder: o.encoder, decoder: o.decoder };
+  if (o.encoder || o.decoder) throw new UsageError('--encoder and --decoder go together');
+  throw new UsageError('no model: pass --model DIR (a folder with encoder.onnx and decoder.onnx) or --encoder FILE --decoder FILE');
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => (text += d));
+    process.stdin.on('end', () => resolve(text));
+    process.stdin.on('error', reject);
+  });
+}
+
+function chooseReporter(o: RunCliOptions, interval: number): Reporter {
+  if (o.json) return new JsonLinesReporter();
+  if (!o.quiet && process.stderr.isTTY) return new BarReporter();
+  return new PlainReporter(interval, o.quiet);
+}
+
+/** `sam-amg <inputs...> --out DIR`: validates everything, then runs the dataset. */
+export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
+  const raw: SettingsInput = {};
+  for (const spec of SETTING_SPECS) {
+    const v = o[optionKey(spec.flag)];
+    if (v !== undefined) raw[spec.key] = v;
+  }
+  const settings = resolveSettings(raw, o.preset, 'flags');
+  const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
+  const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
+  const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
+  const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+  if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
+  if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
+  const files = modelFiles(o);
+
+  const model = await SamOnnxModel.load(files, { threads });
+  const identity = await runIdentity(files, settings, o.format as OutputFormat);
+  const reporter = chooseReporter(o, interval);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    reporter.note(`sam-amg: ${signal}: stopping; writes under way finish (send it again to stop at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runDataset({
+      sources: { paths: inputs, lists: o.list, listRoot: o.root, readStdin },
+      outDir: o.out,
+      model,
+      settings,
+      identity,
+      jobs,
+      shard,
+      overwrite: o.overwrite,
+      signal: controller.signal,
+      onEvent: (e) => {
+        reporter.onEvent(e);
+        if (e.event === 'image_failed') reporter.note(`sam-amg: ${e.path}: ${e.reason}`);
+      },
+    });
+    reporter.close();
+    if (!o.quiet && !o.json) {
+      const rate = summary.seconds > 0 ? (summary.written / summary.seconds).toFixed(2) : '-';
+      process.stderr.write(`sam-amg: ${summary.images} images: ${summary.written} written, ` +
+        `${summary.skipped} already done, ${summary.failed.length} failed` +
+        `${summary.skippedNonImages ? `, ${summary.skippedNonImages} non-image files skipped` : ''}; ` +
+        `${summary.masks} masks in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
+        `${summary.interrupted ? '; interrupted' : ''}\n`);
+    }
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    reporter.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await model.release();
+  }
+}
+
+export function isUserFacing(err: unknown): err is Error {
+  return err instanceof UsageError || err instanceof ModelError;
+}

@@ -1,0 +1,47 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeCountsString } from '../rle/coco-string.js';
+import { rleToRowMajor } from '../rle/rle.js';
+import { writeDirAtomic } from './atomic-write.js';
+import { pythonFloatStr } from './python-str.js';
+import type { Sa1bFile } from './sa1b.js';
+
+/** The header of the reference `scripts/amg.py` metadata.csv, in its column order. */
+export const METADATA_HEADER =
+  'id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,crop_box_x0,crop_box_y0,crop_box_w,crop_box_h';
+
+/** Beside the reference files: the whole SA-1B record (RLEs, run identity), for resuming, merging and inspecting. */
+export const PNG_INFO_FILE = '.sam-amg.json';
+
+/** metadata.csv as the reference writes it: ints as ints, floats as Python prints them, no final newline. */
+export function metadataCsv(file: Sa1bFile): string {
+  const rows = [METADATA_HEADER];
+  file.annotations.forEach((a, i) => {
+    rows.push([
+      String(i), String(a.area), ...a.bbox.map(String),
+      ...a.point_coords[0].map(pythonFloatStr),
+      pythonFloatStr(a.predicted_iou), pythonFloatStr(a.stability_score),
+      ...a.crop_box.map(String),
+    ].join(','));
+  });
+  return rows.join('\n');
+}
+
+/**
+ * The reference `scripts/amg.py` layout for one image: a folder with
+ * `<i>.png` (0/255 grey, one per mask, i from 0) and `metadata.csv`, written
+ * to a temporary folder and renamed into place.
+ */
+export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void> {
+  const { width, height } = file.image;
+  await writeDirAtomic(dir, async (temp) => {
+    for (const [i, a] of file.annotations.entries()) {
+      const mask = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
+      for (let k = 0; k < mask.length; k++) mask[k] *= 255;
+      await sharp(mask, { raw: { width, height, channels: 1 } }).png().toFile(path.join(temp, `${i}.png`));
+    }
+    await writeFile(path.join(temp, 'metadata.csv'), metadataCsv(file));
+    await writeFile(path.join(temp, PNG_INFO_FILE), JSON.stringify(file));
+  });
+}

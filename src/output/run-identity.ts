@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import type { ModelFiles } from '../model/sam-onnx.js';
+import { SETTING_SPECS, type AmgSettings } from '../settings/settings.js';
+import { VERSION } from '../version.js';
+
+export type OutputFormat = 'json' | 'png';
+
+/**
+ * What produced an output: recorded in every output file and in the run
+ * manifest. The fingerprint covers the model files and every setting that
+ * changes masks (not points_per_batch), so a resumed run can tell whether an
+ * existing output is what it would write itself.
+ */
+export interface RunIdentity {
+  tool: 'sam-amg';
+  version: string;
+  fingerprint: string;
+  format: OutputFormat;
+  model: { encoder: string; decoder: string; config: string | null };
+  settings: Record<string, number>;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The settings that change masks, with the reference's snake_case names. */
+export function outputSettings(settings: AmgSettings): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const spec of SETTING_SPECS) if (spec.affectsOutput) out[snake(spec.key)] = settings[spec.key];
+  return out;
+}
+
+export async function runIdentity(files: ModelFiles, settings: AmgSettings, format: OutputFormat): Promise<RunIdentity> {
+  const configExists = files.config ? await access(files.config).then(() => true, () => false) : false;
+  const model = {
+    encoder: await sha256File(files.encoder),
+    decoder: await sha256File(files.decoder),
+    config: configExists ? await sha256File(files.config!) : null,
+  };
+  const chosen = outputSettings(settings);
+  const fingerprint = createHash('sha256').update(JSON.stringify({ model, settings: chosen })).digest('hex');
+  return { tool: 'sam-amg', version: VERSION, fingerprint, format, model, settings: chosen };
+}

@@ -1,0 +1,51 @@
+import { readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { TEMP_SUFFIX } from './atomic-write.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files and folders that a killed process on this machine
+ * left in `dir` (their names carry host and pid; a process on another machine
+ * or still alive is never touched). Returns how many were removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<number> {
+  const host = hostname();
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of entries) {
+    if (!name.endsWith(TEMP_SUFFIX)) continue;
+    const parts = name.slice(0, -TEMP_SUFFIX.length).split('.');
+    const pid = Number(parts[parts.length - 2]);
+    const tempHost = parts.slice(0, -2).join('.');
+    const ours = tempHost === host || tempHost.endsWith(`.${host}`);
+    if (!Number.isInteger(pid) || !ours) continue;
+    if (pid === process.pid || isAlive(pid)) continue;
+    await rm(path.join(dir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/** Cleans each folder once per run, just before the run first writes into it. */
+export class StaleTempSweeper {
+  private readonly swept = new Map<string, Promise<number>>();
+
+  before(target: string): Promise<number> {
+    const dir = path.dirname(target);
+    let pending = this.swept.get(dir);
+    if (!pending) {
+      pending = removeStaleTemps(dir);
+      this.swept.set(dir, pending);
+    }
+    return pending;
+  }
+}
