@@ -86,7 +86,7 @@ describe('usage errors: one line, exit 2', () => {
 
   it.each([
     [['--out', '/tmp/x', '--model', TINY], /^sam-amg: no inputs: name image files, folders or patterns, or pass --list FILE\n$/],
-    [[img], /^sam-amg: required option '-o, --out <dir>' not specified \(see sam-amg --help\)\n$/],
+    [[img, '--model', TINY], /^sam-amg: no output folder: pass --out DIR\n$/],
     [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
     [['/nonexistent/images', '--out', '/tmp/x', '--model', TINY], /^sam-amg: \/nonexistent\/images: no such file or folder\n$/],

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SETTING_SPECS } from '../settings/settings.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
+import { inspectCommand, mergeCommand } from './tools-commands.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -11,7 +12,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
   const program = new Command('sam-amg')
     .description('Segment Anything automatic mask generation over images and folders, writing SA-1B COCO RLE JSON')
     .argument('[inputs...]', 'image files, folders (searched recursively) and glob patterns')
-    .requiredOption('-o, --out <dir>', 'output folder: one <relative path>.json per image')
+    .option('-o, --out <dir>', 'output folder (required): one <relative path>.json per image')
     .option('-m, --model <dir>', 'model folder with encoder.onnx, decoder.onnx and optional model.json')
     .option('--encoder <file>', 'encoder ONNX file (with --decoder, instead of --model)')
     .option('--decoder <file>', 'decoder ONNX file (with --encoder, instead of --model)')
@@ -27,6 +28,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .option('-q, --quiet', 'print nothing but errors')
     .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal', '10')
     .version(VERSION, '-V, --version')
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       outputError: (text, write) => write(`${text.replace(/^error: /, 'sam-amg: ').replace(/\s*$/, '')} (see sam-amg --help)\n`),
@@ -44,7 +46,27 @@ Rerunning the same command resumes: complete outputs with the same model and set
 
 Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures.jsonl),
             2 usage or model error, 130 interrupted.`);
-  program.action((inputs: string[], options: RunCliOptions) => setResult(runCommand(inputs, options)));
+  // Actions hand their promise to main() and return nothing, so commander keeps no unhandled copy of it.
+  program.action((inputs: string[], options: RunCliOptions) => {
+    setResult(runCommand(inputs, options));
+  });
+  program.command('merge')
+    .description('write one COCO instances file from the per-image outputs of a folder')
+    .argument('<out>', 'output folder of a run')
+    .requiredOption('--coco <file>', 'COCO annotations file to write')
+    .option('-q, --quiet', 'print nothing but errors')
+    .action((out: string, o: { coco: string; quiet?: boolean }) => {
+      setResult(mergeCommand(out, o));
+    });
+  program.command('inspect')
+    .description('summarise masks per image, areas and scores; optionally draw overlays')
+    .argument('<path>', 'output folder of a run, or one per-image file')
+    .option('--viz <dir>', 'write an overlay PNG per image into this folder (needs --images)')
+    .option('--images <dir>', 'the folder the images were read from')
+    .option('--json', 'print the summary as JSON')
+    .action((target: string, o: { viz?: string; images?: string; json?: boolean }) => {
+      setResult(inspectCommand(target, o));
+    });
   return program;
 }
 

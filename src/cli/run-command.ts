@@ -11,7 +11,7 @@ import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, interrupted: 130 } as const;
 
 export interface RunCliOptions {
-  out: string;
+  out?: string;
   model?: string;
   encoder?: string;
   decoder?: string;
@@ -65,6 +65,7 @@ function chooseReporter(o: RunCliOptions, interval: number): Reporter {
 
 /** `sam-amg <inputs...> --out DIR`: validates everything, then runs the dataset. */
 export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
+  if (!o.out) throw new UsageError('no output folder: pass --out DIR');
   const raw: SettingsInput = {};
   for (const spec of SETTING_SPECS) {
     const v = o[optionKey(spec.flag)];

@@ -39,7 +39,8 @@ export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void>
     for (const [i, a] of file.annotations.entries()) {
       const mask = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
       for (let k = 0; k < mask.length; k++) mask[k] *= 255;
-      await sharp(mask, { raw: { width, height, channels: 1 } }).png().toFile(path.join(temp, `${i}.png`));
+      // One-channel 8-bit grey, as cv2.imwrite writes a uint8 mask.
+      await sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(temp, `${i}.png`));
     }
     await writeFile(path.join(temp, 'metadata.csv'), metadataCsv(file));
     await writeFile(path.join(temp, PNG_INFO_FILE), JSON.stringify(file));

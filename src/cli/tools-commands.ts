@@ -1,0 +1,59 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeImage } from '../image/decode.js';
+import { writeFileAtomic } from '../output/atomic-write.js';
+import { formatReport, InspectCollector } from '../output/inspect.js';
+import { mergeToCoco } from '../output/merge-coco.js';
+import { drawOverlay } from '../output/overlay.js';
+import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
+import { UsageError } from '../settings/validate.js';
+import { EXIT } from './run-command.js';
+
+/** `sam-amg merge OUT --coco FILE` */
+export async function mergeCommand(outDir: string, o: { coco: string; quiet?: boolean }): Promise<number> {
+  const summary = await mergeToCoco(outDir, o.coco).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new UsageError(`${err.path ?? outDir}: no such file or folder`);
+    throw err;
+  });
+  for (const f of summary.failed) process.stderr.write(`sam-amg: ${f.path}: ${f.reason}\n`);
+  if (!o.quiet) {
+    process.stderr.write(`sam-amg: merged ${summary.images} images and ${summary.annotations} annotations into ${o.coco}` +
+      `${summary.failed.length ? `; ${summary.failed.length} files skipped` : ''}\n`);
+  }
+  return summary.failed.length ? EXIT.someFailed : EXIT.ok;
+}
+
+/** `sam-amg inspect OUT_OR_FILE [--viz DIR --images DIR] [--json]` */
+export async function inspectCommand(target: string, o: { viz?: string; images?: string; json?: boolean }): Promise<number> {
+  if (o.viz && !o.images) throw new UsageError('--viz needs --images DIR, the folder the images were read from');
+  const files = await findOutputFiles(target).catch(() => {
+    throw new UsageError(`${target}: no such file or folder`);
+  });
+  const collector = new InspectCollector();
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const data = await readSa1bFile(file);
+      if (!data) continue;
+      collector.add(data);
+      if (o.viz) {
+        const source = path.join(o.images!, ...data.image.file_name.split('/'));
+        const image = await decodeImage(source).catch((err) => {
+          throw new Error(`${source}: ${(err as Error).message}`);
+        });
+        if (image.width !== data.image.width || image.height !== data.image.height) {
+          throw new Error(`${source} is ${image.width}×${image.height} but its masks are ${data.image.width}×${data.image.height}`);
+        }
+        const drawn = drawOverlay(image, data.annotations);
+        const png = await sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } }).png().toBuffer();
+        await writeFileAtomic(path.join(o.viz, data.image.file_name.replace(/\.[^./]*$/, '') + '.png'), png);
+      }
+    } catch (err) {
+      failed++;
+      process.stderr.write(`sam-amg: ${(err as Error).message}\n`);
+    }
+  }
+  const report = collector.report();
+  process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  return failed ? EXIT.someFailed : EXIT.ok;
+}

@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { VERSION } from '../version.js';
+import { findOutputFiles, readSa1bFile } from './read-outputs.js';
+
+export interface MergeSummary {
+  images: number;
+  annotations: number;
+  failed: { path: string; reason: string }[];
+}
+
+async function put(stream: WriteStream, text: string | Uint8Array): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+async function finish(stream: WriteStream): Promise<void> {
+  stream.end();
+  await once(stream, 'finish');
+}
+
+/** The one category of class-agnostic masks. */
+export const OBJECT_CATEGORY = { id: 1, name: 'object', supercategory: 'object' };
+
+/**
+ * Writes one COCO instances file from the per-image outputs under `outDir`:
+ * images, annotations (RLE segmentation, bbox, area, iscrowd 0, category 1,
+ * and the score fields), one class-agnostic category. Files are read one at a
+ * time and annotations streamed to a side file, so memory does not grow with
+ * the number of annotations. Annotation ids run from 1 over the whole set.
+ */
+export async function mergeToCoco(outDir: string, cocoFile: string): Promise<MergeSummary> {
+  // A previous merge written inside the folder is not an image's output.
+  const target = path.resolve(cocoFile);
+  const files = (await findOutputFiles(outDir)).filter((f) => path.resolve(f) !== target);
+  const temp = `${cocoFile}.${hostname()}.${process.pid}.tmp`;
+  const annotationsTemp = `${temp}.annotations`;
+  const main = createWriteStream(temp);
+  const side = createWriteStream(annotationsTemp);
+  const summary: MergeSummary = { images: 0, annotations: 0, failed: [] };
+  const seenIds = new Map<number, string>();
+  try {
+    await put(main, `{"info":${JSON.stringify({ description: 'sam-amg automatic masks', version: VERSION, date_created: new Date().toISOString() })},`
+      + `"licenses":[],"categories":[${JSON.stringify(OBJECT_CATEGORY)}],"images":[`);
+    for (const file of files) {
+      let data;
+      try {
+        data = await readSa1bFile(file);
+      } catch (err) {
+        summary.failed.push({ path: file, reason: (err as Error).message.replace(`${file}: `, '') });
+        continue;
+      }
+      if (!data) continue;
+      const { image } = data;
+      const clash = seenIds.get(image.image_id);
+      if (clash) {
+        summary.failed.push({ path: file, reason: `image_id ${image.image_id} is also the id of ${clash}` });
+        continue;
+      }
+      seenIds.set(image.image_id, file);
+      await put(main, `${summary.images ? ',' : ''}${JSON.stringify({
+        id: image.image_id, width: image.width, height: image.height, file_name: image.file_name,
+      })}`);
+      summary.images++;
+      for (const a of data.annotations) {
+        summary.annotations++;
+        await put(side, `${summary.annotations > 1 ? ',' : ''}${JSON.stringify({
+          id: summary.annotations,
+          image_id: image.image_id,
+          category_id: OBJECT_CATEGORY.id,
+          segmentation: a.segmentation,
+          area: a.area,
+          bbox: a.bbox,
+          iscrowd: 0,
+          predicted_iou: a.predicted_iou,
+          stability_score: a.stability_score,
+          point_coords: a.point_coords,
+          crop_box: a.crop_box,
+        })}`);
+      }
+    }
+    await finish(side);
+    await put(main, '],"annotations":[');
+    for await (const chunk of createReadStream(annotationsTemp)) await put(main, chunk as Uint8Array);
+    await put(main, ']}\n');
+    await finish(main);
+    await rename(temp, cocoFile);
+  } catch (err) {
+    main.destroy();
+    side.destroy();
+    await rm(temp, { force: true });
+    throw err;
+  } finally {
+    await rm(annotationsTemp, { force: true });
+  }
+  return summary;
+}
