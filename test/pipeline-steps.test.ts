@@ -31,9 +31,11 @@ describe('§4 prompts', () => {
   it('sends grid points scaled by resized/crop size, in the resized frame, batch by batch', async () => {
     const calls: number[][] = [];
     const model: PromptModel = {
-      inputSize: 1024,
       lowResSize: 4,
-      embed: async (crop) => ({ resizedH: Math.trunc(crop.height * 1024 / Math.max(crop.width, crop.height) + 0.5), resizedW: 1024 }),
+      embed: async (crop) => {
+        const resizedH = Math.trunc(crop.height * 1024 / Math.max(crop.width, crop.height) + 0.5);
+        return { pointScaleX: 1024 / crop.width, pointScaleY: resizedH / crop.height, maskFrame: 1024, maskHeight: resizedH, maskWidth: 1024 };
+      },
       decode: async (_e, points, count) => {
         calls.push(Array.from(points.subarray(0, count * 2)));
         return { lowRes: new Float32Array(count * 3 * 16).fill(-10), iouPreds: new Float32Array(count * 3) };

@@ -46,7 +46,6 @@ describe('settings', () => {
 
   it('are validated by generateMasks before any model call', async () => {
     const model: PromptModel = {
-      inputSize: 1024,
       lowResSize: 256,
       embed: () => { throw new Error('must not be called'); },
       decode: () => { throw new Error('must not be called'); },

@@ -73,8 +73,9 @@ describe('model checks at load time', () => {
   });
 
   it('says when the encoder and decoder are swapped', async () => {
-    expect(await loadError({ encoder: dec, decoder: enc })).toMatch(/decoder\.onnx: an image encoder takes one input, but it has inputs \(image_embeddings, point_coords/);
-    expect(await loadError({ encoder: enc, decoder: enc })).toMatch(/encoder\.onnx: missing input image_embeddings of the official SAM decoder export; it has inputs \(input_image\)/);
+    expect(await loadError({ encoder: dec, decoder: enc })).toBe(`${enc}: looks like an image encoder (one input, input_image), not a mask decoder; ${dec} looks like the decoder: the two files look swapped`);
+    expect(await loadError({ encoder: enc, decoder: enc })).toBe(`${enc}: looks like an image encoder (one input, input_image), not a mask decoder`);
+    expect(await loadError({ encoder: dec, decoder: dec })).toMatch(/decoder\.onnx: an image encoder takes one input, but it has inputs \(image_embeddings, point_coords/);
   });
 
   it('refuses a single-mask decoder and names the multimask file to use', async () => {

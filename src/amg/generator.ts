@@ -92,18 +92,18 @@ async function processCrop(
   const { width: w, height: h } = pixels;
   const embedding = await model.embed(pixels);
   t.encode += now() - started;
-  const { resizedH, resizedW } = embedding;
   const frame: CropFrame = {
     cropBox: crop.box,
     imageH: image.height,
     imageW: image.width,
     upscaler: makeUpscaler({
-      lowRes: model.lowResSize, inputSize: model.inputSize, resizedH, resizedW, cropH: h, cropW: w,
+      lowRes: model.lowResSize, inputSize: embedding.maskFrame,
+      resizedH: embedding.maskHeight, resizedW: embedding.maskWidth, cropH: h, cropW: w,
     }, options),
   };
   const nPoints = grid.length / 2;
-  const scaleX = resizedW / w;
-  const scaleY = resizedH / h;
+  const scaleX = embedding.pointScaleX;
+  const scaleY = embedding.pointScaleY;
   const batches: MaskData[] = [];
   for (let first = 0; first < nPoints; first += s.pointsPerBatch) {
     const count = Math.min(s.pointsPerBatch, nPoints - first);

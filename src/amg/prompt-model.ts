@@ -1,9 +1,19 @@
 import type { RgbImage } from '../image/rgb-image.js';
 
-/** A crop's embedding, with the size the crop was resized to before encoding. */
+/**
+ * How a crop maps into a model's decoder: prompt points are scaled by
+ * (pointScaleX, pointScaleY) from crop pixels; the low-resolution logits
+ * cover a `maskFrame` square whose top-left `maskHeight × maskWidth` is the
+ * crop. SAM: scale newW / w, frame 1024, the crop resized to its longest side
+ * 1024. Models whose logits cover the crop itself use frame = logit size =
+ * height = width, so the logits are resized once, straight to the crop.
+ */
 export interface CropEmbedding {
-  readonly resizedH: number;
-  readonly resizedW: number;
+  readonly pointScaleX: number;
+  readonly pointScaleY: number;
+  readonly maskFrame: number;
+  readonly maskHeight: number;
+  readonly maskWidth: number;
 }
 
 export interface DecodedPrompts {
@@ -15,14 +25,12 @@ export interface DecodedPrompts {
 
 /**
  * What AMG needs from a promptable segmentation model; the ONNX code in
- * `src/model` provides it, tests may provide their own.
+ * `src/model` provides it for each supported family, tests may provide their own.
  */
 export interface PromptModel {
-  /** Encoder input side S: crops are resized so their longest side is S. */
-  readonly inputSize: number;
   /** Side of the low-resolution mask logits. */
   readonly lowResSize: number;
   embed(crop: RgbImage): Promise<CropEmbedding>;
-  /** Decodes `count` single-point prompts given as (x, y) in the resized frame. */
+  /** Decodes `count` single-point prompts given as (x, y) already scaled by the embedding's point scale. */
   decode(embedding: CropEmbedding, points: Float32Array, count: number): Promise<DecodedPrompts>;
 }

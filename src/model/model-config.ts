@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { checkNumber, invalid } from '../settings/validate.js';
+import { FAMILIES, type FamilyId } from './families.js';
 import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 
 /** Optional `model.json` beside the ONNX files. */
 export interface ModelConfig {
   /** Encoder input side S; read from the encoder when its input is not dynamic. */
   inputSize?: number;
+  /** The graph family, when detection from the graph should be overridden. */
+  family?: FamilyId;
   pixelMean: readonly number[];
   pixelStd: readonly number[];
 }
@@ -26,7 +29,11 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
     return v.map((x, i) => checkNumber(`${key}[${i}] in ${file}`, x,
       positive ? { min: 0, minExclusive: true } : {}));
   };
+  if (raw.family !== undefined && !(typeof raw.family === 'string' && raw.family in FAMILIES)) {
+    throw invalid(`one of ${Object.keys(FAMILIES).join(', ')}`, `family in ${file}`, raw.family);
+  }
   return {
+    family: raw.family as FamilyId | undefined,
     inputSize: raw.input_size === undefined ? undefined
       : checkNumber(`input_size in ${file}`, raw.input_size, { integer: true, min: 1, max: 16384 }),
     pixelMean: triple('pixel_mean', SAM_PIXEL_MEAN, false),

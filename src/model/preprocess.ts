@@ -2,18 +2,25 @@ import type { RgbImage } from '../image/rgb-image.js';
 
 export const SAM_PIXEL_MEAN: readonly number[] = [123.675, 116.28, 103.53];
 export const SAM_PIXEL_STD: readonly number[] = [58.395, 57.12, 57.375];
+/** ImageNet statistics on the 0..1 scale (SAM 2, EfficientSAM). */
+export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
 /**
- * `(x - mean) / std` per channel, zero-padded bottom and right to S×S,
- * NCHW float32 (the reference's `Sam.preprocess`).
+ * `(x · scale - mean) / std` per channel, zero-padded bottom and right to
+ * padH × padW, NCHW float32 (with scale 1 and SAM's statistics, the
+ * reference's `Sam.preprocess`).
  */
 export function normalizeAndPad(
   image: RgbImage,
   size: number,
   mean: readonly number[],
   std: readonly number[],
+  scale = 1,
+  padH = size,
+  padW = size,
 ): Float32Array {
-  const plane = size * size;
+  const plane = padH * padW;
   const out = new Float32Array(3 * plane);
   const { width, height, data } = image;
   for (let c = 0; c < 3; c++) {
@@ -21,9 +28,10 @@ export function normalizeAndPad(
     const s = std[c];
     const base = c * plane;
     for (let y = 0; y < height; y++) {
-      const row = base + y * size;
+      const row = base + y * padW;
       let p = y * width * 3 + c;
-      for (let x = 0; x < width; x++, p += 3) out[row + x] = (data[p] - m) / s;
+      if (scale === 1) for (let x = 0; x < width; x++, p += 3) out[row + x] = (data[p] - m) / s;
+      else for (let x = 0; x < width; x++, p += 3) out[row + x] = (data[p] * scale - m) / s;
     }
   }
   return out;

@@ -1,13 +1,14 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { CropEmbedding, DecodedPrompts, PromptModel } from '../amg/prompt-model.js';
 import { preprocessShape } from '../amg/geometry.js';
+import type { CropEmbedding, DecodedPrompts, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
+import { graphInfo, planFamily, type FamilyId, type FamilyPlan } from './families.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
-import { normalizeAndPad, toHwcFloat } from './preprocess.js';
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
 
 export interface ModelFiles {
   encoder: string;
@@ -19,41 +20,6 @@ export interface ModelFiles {
 export interface RuntimeOptions {
   /** onnxruntime intra-op threads per session (default: onnxruntime's choice). */
   threads?: number;
-}
-
-/** Input name → rank of the official SAM decoder export. */
-const DECODER_INPUT_RANKS: Readonly<Record<string, number>> = {
-  image_embeddings: 4,
-  point_coords: 3,
-  point_labels: 2,
-  mask_input: 4,
-  has_mask_input: 1,
-  orig_im_size: 1,
-};
-const DECODER_OUTPUTS = ['iou_predictions', 'low_res_masks'];
-/** Mask tokens of the official decoder: token 0 single-mask, 1..3 multimask. */
-const MASK_TOKENS = 4;
-
-type TensorMeta = ort.InferenceSession.TensorValueMetadata;
-
-function shapeText(shape: readonly (number | string)[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-function fixed(d: number | string | undefined): number | undefined {
-  return typeof d === 'number' && d > 0 ? d : undefined;
-}
-
-function tensorMeta(session: ort.InferenceSession, name: string, kind: 'input' | 'output', file: string): TensorMeta {
-  const names = kind === 'input' ? session.inputNames : session.outputNames;
-  const metas = kind === 'input' ? session.inputMetadata : session.outputMetadata;
-  const meta = metas[names.indexOf(name)];
-  if (!meta?.isTensor) throw new ModelError(`${file}: ${kind} ${name} is not a tensor`);
-  return meta;
-}
-
-function describeGraph(session: ort.InferenceSession): string {
-  return `it has inputs (${session.inputNames.join(', ')}) and outputs (${session.outputNames.join(', ')})`;
 }
 
 async function openSession(file: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
@@ -75,17 +41,23 @@ async function openSession(file: string, options: RuntimeOptions): Promise<ort.I
   }
 }
 
-type EncoderLayout = 'nchw' | 'hwc';
-
-/** An embedding as the decoder takes it, plus the crop's resized size. */
+/** A crop's encoder outputs, keyed by the decoder input they feed, plus its frame. */
 class OnnxEmbedding implements CropEmbedding {
-  constructor(readonly tensor: ort.Tensor, readonly resizedH: number, readonly resizedW: number) {}
+  constructor(
+    readonly tensors: Record<string, ort.Tensor>,
+    readonly pointScaleX: number,
+    readonly pointScaleY: number,
+    readonly maskFrame: number,
+    readonly maskHeight: number,
+    readonly maskWidth: number,
+  ) {}
 }
 
+const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+
 /**
- * A SAM encoder/decoder pair in the official decoder export's contract, with
- * an NCHW encoder (normalised outside the graph) or an HWC encoder that
- * normalises and pads inside (samexporter's `--use-preprocess`).
+ * A promptable segmentation model as an ONNX encoder/decoder pair of one of
+ * the supported families (see families.ts), checked when loaded.
  */
 export class SamOnnxModel implements PromptModel {
   private zeroMasks = new Float32Array(0);
@@ -94,21 +66,38 @@ export class SamOnnxModel implements PromptModel {
     private readonly encoder: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
     private readonly files: ModelFiles,
-    private readonly layout: EncoderLayout,
-    private readonly embeddingOutput: string,
-    readonly inputSize: number,
-    readonly lowResSize: number,
-    /** Prompts the decoder takes in one call: 1, or Infinity when its prompt axis is dynamic. */
-    readonly promptsPerCall: number,
+    readonly plan: FamilyPlan,
     private readonly config: ModelConfig,
   ) {}
+
+  get family(): FamilyId {
+    return this.plan.family;
+  }
+
+  /** Side of the square the encoder sees. */
+  get inputSize(): number {
+    return this.plan.encoder.size;
+  }
+
+  get lowResSize(): number {
+    return this.plan.decoder.lowResSize;
+  }
+
+  /** Prompts the decoder takes in one call: 1, or Infinity when its prompt axis is dynamic. */
+  get promptsPerCall(): number {
+    return this.plan.decoder.promptsPerCall;
+  }
 
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
     const encoder = await openSession(files.encoder, options);
-    const decoder = await openSession(files.decoder, options);
+    const decoder = await openSession(files.decoder, options).catch(async (err) => {
+      await encoder.release();
+      throw err;
+    });
     try {
-      return SamOnnxModel.check(encoder, decoder, files, config);
+      const plan = planFamily(graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder), config.inputSize, config.family);
+      return new SamOnnxModel(encoder, decoder, files, plan, config);
     } catch (err) {
       await encoder.release();
       await decoder.release();
@@ -118,141 +107,119 @@ export class SamOnnxModel implements PromptModel {
 
   /** Loads `encoder.onnx`, `decoder.onnx` and the optional `model.json` from a folder. */
   static loadDir(dir: string, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
-    return SamOnnxModel.load({
-      encoder: path.join(dir, 'encoder.onnx'),
-      decoder: path.join(dir, 'decoder.onnx'),
-      config: path.join(dir, 'model.json'),
-    }, options);
-  }
-
-  private static check(
-    encoder: ort.InferenceSession,
-    decoder: ort.InferenceSession,
-    files: ModelFiles,
-    config: ModelConfig,
-  ): SamOnnxModel {
-    const enc = files.encoder;
-    const dec = files.decoder;
-    if (encoder.inputNames.length !== 1) {
-      throw new ModelError(`${enc}: an image encoder takes one input, but ${describeGraph(encoder)}`);
-    }
-    const input = tensorMeta(encoder, encoder.inputNames[0], 'input', enc);
-    if (input.type !== 'float32') {
-      throw new ModelError(`${enc}: input ${encoder.inputNames[0]} is ${input.type}, expected float32`);
-    }
-    let layout: EncoderLayout;
-    let inputSize: number | undefined;
-    if (input.shape.length === 4 && (fixed(input.shape[1]) ?? 3) === 3) {
-      layout = 'nchw';
-      const h = fixed(input.shape[2]);
-      const w = fixed(input.shape[3]);
-      if (h !== undefined && w !== undefined && h !== w) {
-        throw new ModelError(`${enc}: input ${encoder.inputNames[0]} has shape ${shapeText(input.shape)}, expected a square [1,3,S,S]`);
-      }
-      inputSize = h ?? w ?? config.inputSize;
-      if (config.inputSize !== undefined && inputSize !== config.inputSize) {
-        throw new ModelError(`${enc}: input is ${inputSize} pixels square but model.json says input_size ${config.inputSize}`);
-      }
-    } else if (input.shape.length === 3 && (fixed(input.shape[2]) ?? 3) === 3) {
-      layout = 'hwc';
-      inputSize = config.inputSize ?? 1024;
-    } else {
-      throw new ModelError(`${enc}: input ${encoder.inputNames[0]} has shape ${shapeText(input.shape)}, expected [1,3,S,S] or [H,W,3]`);
-    }
-    if (inputSize === undefined) {
-      throw new ModelError(`${enc}: input size is dynamic; set input_size in model.json`);
-    }
-    const embeddingOutput = encoder.outputNames.includes('image_embeddings') ? 'image_embeddings' : encoder.outputNames[0];
-    const embedding = tensorMeta(encoder, embeddingOutput, 'output', enc);
-
-    for (const [name, rank] of Object.entries(DECODER_INPUT_RANKS)) {
-      if (!decoder.inputNames.includes(name)) {
-        throw new ModelError(`${dec}: missing input ${name} of the official SAM decoder export; ${describeGraph(decoder)}`);
-      }
-      const meta = tensorMeta(decoder, name, 'input', dec);
-      if (meta.shape.length !== rank || meta.type !== 'float32') {
-        throw new ModelError(`${dec}: input ${name} is ${meta.type} ${shapeText(meta.shape)}, expected float32 of rank ${rank}`);
-      }
-    }
-    const extra = decoder.inputNames.filter((n) => !(n in DECODER_INPUT_RANKS));
-    if (extra.length > 0) {
-      throw new ModelError(`${dec}: unexpected input ${extra.join(', ')} (not the official SAM decoder export); ${describeGraph(decoder)}`);
-    }
-    for (const name of DECODER_OUTPUTS) {
-      if (!decoder.outputNames.includes(name)) {
-        throw new ModelError(`${dec}: missing output ${name} of the official SAM decoder export; ${describeGraph(decoder)}`);
-      }
-    }
-    const lowResMeta = tensorMeta(decoder, 'low_res_masks', 'output', dec);
-    checkMaskTokens(fixed(lowResMeta.shape[1]), dec);
-    const embeddingsIn = tensorMeta(decoder, 'image_embeddings', 'input', dec);
-    embeddingsIn.shape.forEach((d, i) => {
-      const produced = fixed(embedding.shape[i]);
-      if (fixed(d) !== undefined && produced !== undefined && fixed(d) !== produced) {
-        throw new ModelError(`${dec}: input image_embeddings is ${shapeText(embeddingsIn.shape)} but ${enc} output ${embeddingOutput} is ${shapeText(embedding.shape)}; the two files are not a pair`);
-      }
-    });
-    const maskInput = tensorMeta(decoder, 'mask_input', 'input', dec);
-    const lowResSize = fixed(maskInput.shape[2]) ?? fixed(lowResMeta.shape[2]) ?? 256;
-    const promptsPerCall = fixed(tensorMeta(decoder, 'point_coords', 'input', dec).shape[0]) === 1 ? 1 : Infinity;
-    return new SamOnnxModel(encoder, decoder, files, layout, embeddingOutput, inputSize, lowResSize, promptsPerCall, config);
+    return SamOnnxModel.load(modelFilesIn(dir), options);
   }
 
   async embed(crop: RgbImage): Promise<CropEmbedding> {
-    const [resizedH, resizedW] = preprocessShape(crop.height, crop.width, this.inputSize);
-    const resized = pilBilinearResize(crop, resizedW, resizedH);
-    const S = this.inputSize;
-    const feed = this.layout === 'nchw'
-      ? new ort.Tensor('float32', normalizeAndPad(resized, S, this.config.pixelMean, this.config.pixelStd), [1, 3, S, S])
-      : new ort.Tensor('float32', toHwcFloat(resized), [resizedH, resizedW, 3]);
-    const out = await this.encoder.run({ [this.encoder.inputNames[0]]: feed }, [this.embeddingOutput]);
-    return new OnnxEmbedding(out[this.embeddingOutput], resizedH, resizedW);
+    const e = this.plan.encoder;
+    const S = e.size;
+    let feed: ort.Tensor;
+    if (e.resize === 'native') {
+      feed = f32(normalizeAndPad(crop, 0, [0, 0, 0], [1, 1, 1], 1 / 255, crop.height, crop.width), [1, 3, crop.height, crop.width]);
+    } else if (e.resize === 'stretch') {
+      const resized = pilBilinearResize(crop, S, S);
+      const [mean, std, scale] = e.normalize === 'imagenet' ? [IMAGENET_MEAN, IMAGENET_STD, 1 / 255] : [this.config.pixelMean, this.config.pixelStd, 1];
+      feed = f32(normalizeAndPad(resized, S, mean, std, scale), [1, 3, S, S]);
+    } else {
+      const [h, w] = preprocessShape(crop.height, crop.width, S);
+      const resized = pilBilinearResize(crop, w, h);
+      feed = e.layout === 'hwc'
+        ? f32(toHwcFloat(resized), [h, w, 3])
+        : f32(normalizeAndPad(resized, S, this.config.pixelMean, this.config.pixelStd), [1, 3, S, S]);
+    }
+    const out = await this.encoder.run({ [e.input]: feed }, e.outputs);
+    const tensors: Record<string, ort.Tensor> = {};
+    e.outputs.forEach((name, i) => {
+      tensors[i === 0 && e.renameFirst ? e.renameFirst : name] = out[name];
+    });
+    const d = this.plan.decoder;
+    const { width: w, height: h } = crop;
+    if (d.frame === 'letterbox') {
+      const [fh, fw] = preprocessShape(h, w, d.frameSize);
+      return new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
+    }
+    const L = d.lowResSize;
+    return new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
   }
 
   async decode(embedding: CropEmbedding, points: Float32Array, count: number): Promise<DecodedPrompts> {
     if (!(embedding instanceof OnnxEmbedding)) throw new TypeError('embedding does not come from this model');
-    const plane = this.lowResSize * this.lowResSize;
+    const d = this.plan.decoder;
+    const L = d.lowResSize;
+    const plane = L * L;
     const lowRes = new Float32Array(count * 3 * plane);
     const iouPreds = new Float32Array(count * 3);
-    const perCall = Math.min(this.promptsPerCall, count);
-    // A small orig_im_size keeps the graph's own full-size `masks` output cheap; AMG upscales low_res_masks itself.
-    const [smallH, smallW] = preprocessShape(embedding.resizedH, embedding.resizedW, this.lowResSize);
-    const origSize = new ort.Tensor('float32', Float32Array.from([smallH, smallW]), [2]);
+    const perCall = Math.min(d.promptsPerCall, count);
     for (let first = 0; first < count; first += perCall) {
       const n = Math.min(perCall, count - first);
-      const coords = new Float32Array(n * 4);
-      const labels = new Float32Array(n * 2);
-      for (let k = 0; k < n; k++) {
-        // Each prompt is its point plus the "not a point" padding SamPredictor adds: (0, 0) with label -1.
-        coords[4 * k] = points[2 * (first + k)];
-        coords[4 * k + 1] = points[2 * (first + k) + 1];
-        labels[2 * k] = 1;
-        labels[2 * k + 1] = -1;
+      const out = await this.decoder.run(this.feeds(embedding, points.subarray(2 * first, 2 * (first + n)), n),
+        [d.lowResOutput, d.iouOutput]);
+      const masks = out[d.lowResOutput];
+      const ious = out[d.iouOutput];
+      const tokens = masks.dims[masks.dims.length - 3];
+      const prompts = masks.dims.slice(0, -3).reduce((a, b) => a * b, 1);
+      if (tokens !== d.tokens || prompts !== n || masks.dims.at(-1) !== L || masks.dims.at(-2) !== L) {
+        throw new ModelError(`${this.files.decoder}: ${d.lowResOutput} came out [${masks.dims.join(',')}], expected ${n} prompts × ${d.tokens} masks of ${L}×${L}`);
       }
-      if (this.zeroMasks.length < n * plane) this.zeroMasks = new Float32Array(n * plane);
-      const out = await this.decoder.run({
-        image_embeddings: embedding.tensor,
-        point_coords: new ort.Tensor('float32', coords, [n, 2, 2]),
-        point_labels: new ort.Tensor('float32', labels, [n, 2]),
-        mask_input: new ort.Tensor('float32', this.zeroMasks.subarray(0, n * plane), [n, 1, this.lowResSize, this.lowResSize]),
-        has_mask_input: new ort.Tensor('float32', new Float32Array(n), [n]),
-        orig_im_size: origSize,
-      }, DECODER_OUTPUTS);
-      const masks = out.low_res_masks;
-      const ious = out.iou_predictions;
-      checkMaskTokens(masks.dims[1], this.files.decoder);
-      if (masks.dims[0] !== n || masks.dims[2] !== this.lowResSize || masks.dims[3] !== this.lowResSize) {
-        throw new ModelError(`${this.files.decoder}: low_res_masks came out ${shapeText(masks.dims)}, expected [${n},4,${this.lowResSize},${this.lowResSize}]`);
-      }
+      const skip = d.tokens === 4 ? 1 : 0;
       const maskData = masks.data as Float32Array;
       const iouData = ious.data as Float32Array;
       for (let k = 0; k < n; k++) {
         const target = (first + k) * 3;
-        lowRes.set(maskData.subarray((k * MASK_TOKENS + 1) * plane, (k * MASK_TOKENS + 4) * plane), target * plane);
-        iouPreds.set(iouData.subarray(k * MASK_TOKENS + 1, k * MASK_TOKENS + 4), target);
+        lowRes.set(maskData.subarray((k * d.tokens + skip) * plane, (k * d.tokens + skip + 3) * plane), target * plane);
+        iouPreds.set(iouData.subarray(k * d.tokens + skip, k * d.tokens + skip + 3), target);
       }
     }
     return { lowRes, iouPreds };
+  }
+
+  /** One call's decoder inputs for `n` single-point prompts. */
+  private feeds(embedding: OnnxEmbedding, points: Float32Array, n: number): Record<string, ort.Tensor> {
+    const d = this.plan.decoder;
+    const L = d.lowResSize;
+    const perPrompt = d.paddingPoint ? 2 : 1;
+    const coords = new Float32Array(n * perPrompt * 2);
+    const labels = new Float32Array(n * perPrompt);
+    for (let k = 0; k < n; k++) {
+      // With padding, each prompt is its point plus the "not a point" SamPredictor adds: (0, 0), label -1.
+      coords[2 * perPrompt * k] = points[2 * k];
+      coords[2 * perPrompt * k + 1] = points[2 * k + 1];
+      labels[perPrompt * k] = 1;
+      if (d.paddingPoint) labels[perPrompt * k + 1] = -1;
+    }
+    const maskInputs = () => {
+      if (this.zeroMasks.length < n * L * L) this.zeroMasks = new Float32Array(n * L * L);
+      return {
+        mask_input: f32(this.zeroMasks.subarray(0, n * L * L), [n, 1, L, L]),
+        has_mask_input: f32(new Float32Array(n), [n]),
+      };
+    };
+    const t = embedding.tensors;
+    switch (d.feeds) {
+      case 'sam': {
+        // A small orig_im_size keeps the graph's own full-size `masks` output cheap; AMG upscales low_res_masks itself.
+        const [smallH, smallW] = preprocessShape(embedding.maskHeight, embedding.maskWidth, L);
+        return {
+          image_embeddings: t.image_embeddings,
+          point_coords: f32(coords, [n, perPrompt, 2]),
+          point_labels: f32(labels, [n, perPrompt]),
+          ...maskInputs(),
+          orig_im_size: f32(Float32Array.from([smallH, smallW]), [2]),
+        };
+      }
+      case 'edgesam':
+      case 'efficientvit-sam':
+        return { image_embeddings: t.image_embeddings, point_coords: f32(coords, [n, perPrompt, 2]), point_labels: f32(labels, [n, perPrompt]) };
+      case 'sam2':
+        return { ...t, point_coords: f32(coords, [n, perPrompt, 2]), point_labels: f32(labels, [n, perPrompt]), ...maskInputs() };
+      case 'efficientsam':
+        return {
+          image_embeddings: t.image_embeddings,
+          batched_point_coords: f32(coords, [1, n, perPrompt, 2]),
+          batched_point_labels: f32(labels, [1, n, perPrompt]),
+          orig_im_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(d.frameSize), BigInt(d.frameSize)]), [2]),
+        };
+    }
   }
 
   async release(): Promise<void> {
@@ -261,10 +228,6 @@ export class SamOnnxModel implements PromptModel {
   }
 }
 
-function checkMaskTokens(tokens: number | undefined, file: string): void {
-  if (tokens === undefined || tokens === MASK_TOKENS) return;
-  if (tokens === 1) {
-    throw new ModelError(`${file}: a single-mask decoder (exported with --return-single-mask) cannot serve automatic mask generation; use the multimask export of the same model (for MobileSAM: sam_mask_decoder_multi.onnx)`);
-  }
-  throw new ModelError(`${file}: decoder returns ${tokens} masks per prompt, expected ${MASK_TOKENS} (single-mask token plus 3 multimask tokens)`);
+export function modelFilesIn(dir: string): ModelFiles {
+  return { encoder: path.join(dir, 'encoder.onnx'), decoder: path.join(dir, 'decoder.onnx'), config: path.join(dir, 'model.json') };
 }
