@@ -6,15 +6,32 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  buildEdgeSam, buildEfficientSam, buildEfficientVitSam, buildHwcEncoder, buildSam2,
+} from './tiny-model/tiny-families.js';
 import { buildTinyDecoder, buildTinyEncoder } from './tiny-model/tiny-sam.js';
 
 export const TINY_MODEL_DIRS = { tiny: false, 'tiny-batched': true } as const;
+
+/** One tiny model per supported family besides the official one, in fixtures/models/families/<family>. */
+export const FAMILY_MODEL_DIRS = ['sam-hwc', 'edgesam', 'efficientvit-sam', 'sam2', 'efficientsam'] as const;
 
 export function tinyModelFiles(): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   for (const [dir, batched] of Object.entries(TINY_MODEL_DIRS)) {
     files.set(`${dir}/encoder.onnx`, buildTinyEncoder());
     files.set(`${dir}/decoder.onnx`, buildTinyDecoder({ batched }));
+  }
+  const pairs = {
+    'sam-hwc': { encoder: buildHwcEncoder(), decoder: buildTinyDecoder() },
+    edgesam: buildEdgeSam(),
+    'efficientvit-sam': buildEfficientVitSam(),
+    sam2: buildSam2(),
+    efficientsam: buildEfficientSam(),
+  };
+  for (const dir of FAMILY_MODEL_DIRS) {
+    files.set(`families/${dir}/encoder.onnx`, pairs[dir].encoder);
+    files.set(`families/${dir}/decoder.onnx`, pairs[dir].decoder);
   }
   return files;
 }

@@ -13,14 +13,16 @@ import { GraphBuilder, ONNX_INT64, type Dim } from './onnx-graph.js';
  *   three multimask outputs are nested regions of similar colour;
  * - the predicted IoU falls as the mask covers more varied colour, so a
  *   flat region scores high and a mixed one low.
+ *
+ * The helpers below are shared with the other families' tiny models.
  */
 export const TINY_INPUT_SIZE = 1024;
-const LOW_RES = 256;
-const EMBED = 64;
+export const LOW_RES = 256;
+export const EMBED = 64;
 const BLOCK = 4;
-const CHANNELS = 256;
+export const CHANNELS = 256;
 const COLOUR_CHANNELS = 3 * BLOCK * BLOCK;
-const OPSET = 17;
+export const OPSET = 17;
 
 /** Squared distance in normalised colour units below which a pixel belongs to the mask, per token. */
 const TOLERANCE = [0.5, 0.15, 0.5, 1.5];
@@ -35,13 +37,88 @@ const PEAK_LOGIT = 8;
 const IOU_BASE = [0.92, 0.93, 0.95, 0.97];
 const IOU_FALLOFF = 1.0;
 
+export const i64 = (g: GraphBuilder, values: number[]) => g.constant('int64', [values.length], values);
+export const f32 = (g: GraphBuilder, dims: number[], values: number[]) => g.constant('float', dims, values);
+
+/**
+ * Normalised NCHW image whose side is 256 · `pool` → [B,256,64,64] embedding:
+ * average pool `pool`², fold 4×4 cells into channels, zero-pad the channels.
+ */
+export function colourEmbedding(g: GraphBuilder, image: string, pool: number, output: string): string {
+  const pooled = pool === 1 ? image : g.op('AveragePool', [image], { kernel_shape: [pool, pool], strides: [pool, pool] });
+  const folded = g.op('SpaceToDepth', [pooled], { blocksize: BLOCK });
+  return g.op('Pad', [folded, g.constant('int64', [8], [0, 0, 0, 0, 0, CHANNELS - COLOUR_CHANNELS, 0, 0])], { mode: 'constant' }, output);
+}
+
+/**
+ * The decoder's heart: the colour map from the embedding, the colour under
+ * each prompt point (x, y in the 1024 frame, [B,2]), the squared distance to
+ * it and 4 tokens of logits, [B,4,256,256].
+ */
+export function colourLogits(g: GraphBuilder, emb: string, xy: string): { dist: string; logits: string } {
+  const colourFolded = g.op('Slice', [emb, i64(g, [0]), i64(g, [COLOUR_CHANNELS]), i64(g, [1])]);
+  const colour = g.op('DepthToSpace', [colourFolded], { blocksize: BLOCK, mode: 'DCR' });
+  const flat = g.op('Reshape', [colour, i64(g, [3, LOW_RES * LOW_RES])]);
+  const cellF = g.op('Clip', [
+    g.op('Floor', [g.op('Div', [xy, f32(g, [], [TINY_INPUT_SIZE / LOW_RES])])]),
+    f32(g, [], [0]),
+    f32(g, [], [LOW_RES - 1]),
+  ]);
+  const cell = g.op('Cast', [cellF], { to: ONNX_INT64 });
+  const ix = g.op('Gather', [cell, g.constant('int64', [], [0])], { axis: 1 });
+  const iy = g.op('Gather', [cell, g.constant('int64', [], [1])], { axis: 1 });
+  const index = g.op('Add', [g.op('Mul', [iy, g.constant('int64', [], [LOW_RES])]), ix]);
+  const promptColour = g.op('Reshape', [
+    g.op('Transpose', [g.op('Gather', [flat, index], { axis: 1 })], { perm: [1, 0] }),
+    i64(g, [-1, 3, 1, 1]),
+  ]);
+  const diff = g.op('Sub', [colour, promptColour]);
+  const dist = g.op('ReduceSum', [g.op('Mul', [diff, diff]), i64(g, [1])], { keepdims: 1 });
+  const tolerance = f32(g, [1, 4, 1, 1], TOLERANCE);
+  const gain = f32(g, [1, 4, 1, 1], TOLERANCE.map((t) => PEAK_LOGIT / t));
+  return { dist, logits: g.op('Mul', [g.op('Sub', [tolerance, dist]), gain]) };
+}
+
+/** The first point of each prompt, [B,N,2] → [B,2]. */
+export function firstPoint(g: GraphBuilder, coords: string): string {
+  return g.op('Reshape', [g.op('Slice', [coords, i64(g, [0]), i64(g, [1]), i64(g, [1])]), i64(g, [-1, 2])]);
+}
+
+/** Adds a mask prompt (has_mask · mask_input) to the logits, as SAM's dense prompt would. */
+export function withMaskPrompt(g: GraphBuilder, logits: string, maskInput: string, hasMask: string): string {
+  const prior = g.op('Mul', [g.op('Reshape', [hasMask, i64(g, [-1, 1, 1, 1])]), maskInput]);
+  return g.op('Add', [logits, prior]);
+}
+
+/** Keeps tokens [from, from + count) of [B,4,...] logits under `name`. */
+export function tokens(g: GraphBuilder, logits: string, from: number, count: number, name: string): string {
+  if (from === 0 && count === 4) return g.op('Identity', [logits], {}, name);
+  return g.op('Slice', [logits, i64(g, [from]), i64(g, [from + count]), i64(g, [1])], {}, name);
+}
+
+/** Predicted IoU of each kept token: falls with the mean colour distance inside the (soft) mask. */
+export function iouHead(g: GraphBuilder, lowRes: string, dist: string, from: number, count: number, name: string): string {
+  const weight = g.op('Sigmoid', [lowRes]);
+  const spread = g.op('Div', [
+    g.op('ReduceSum', [g.op('Mul', [weight, dist]), i64(g, [2, 3])], { keepdims: 0 }),
+    g.op('Add', [g.op('ReduceSum', [weight, i64(g, [2, 3])], { keepdims: 0 }), f32(g, [], [1])]),
+  ]);
+  return g.op('Mul', [
+    f32(g, [1, count], IOU_BASE.slice(from, from + count)),
+    g.op('Exp', [g.op('Neg', [g.op('Div', [spread, f32(g, [], [IOU_FALLOFF])])])]),
+  ], {}, name);
+}
+
+/** Bilinear resize of [B,M,256,256] logits to the int64 (H, W) in `sizeHw`. */
+export function resizeTo(g: GraphBuilder, lowRes: string, sizeHw: string, name: string): string {
+  const sizes = g.op('Concat', [g.op('Slice', [g.op('Shape', [lowRes]), i64(g, [0]), i64(g, [2])]), sizeHw], { axis: 0 });
+  return g.op('Resize', [lowRes, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }, name);
+}
+
 export function buildTinyEncoder(): Uint8Array {
   const g = new GraphBuilder();
   const image = g.input('input_image', 'float', [1, 3, TINY_INPUT_SIZE, TINY_INPUT_SIZE]);
-  const pooled = g.op('AveragePool', [image], { kernel_shape: [BLOCK, BLOCK], strides: [BLOCK, BLOCK] });
-  const folded = g.op('SpaceToDepth', [pooled], { blocksize: BLOCK });
-  const pads = g.constant('int64', [8], [0, 0, 0, 0, 0, CHANNELS - COLOUR_CHANNELS, 0, 0]);
-  g.op('Pad', [folded, pads], { mode: 'constant' }, 'image_embeddings');
+  colourEmbedding(g, image, BLOCK, 'image_embeddings');
   g.output('image_embeddings', 'float', [1, CHANNELS, EMBED, EMBED]);
   return g.serialize('tiny_sam_encoder', OPSET);
 }
@@ -53,6 +130,7 @@ export interface TinyDecoderOptions {
   singleMask?: boolean;
 }
 
+/** The official SAM decoder export's contract. */
 export function buildTinyDecoder({ batched = false, singleMask = false }: TinyDecoderOptions = {}): Uint8Array {
   const g = new GraphBuilder();
   const B: Dim = batched ? 'num_prompts' : 1;
@@ -62,66 +140,13 @@ export function buildTinyDecoder({ batched = false, singleMask = false }: TinyDe
   const maskInput = g.input('mask_input', 'float', [B, 1, LOW_RES, LOW_RES]);
   const hasMask = g.input('has_mask_input', 'float', [B]);
   const origSize = g.input('orig_im_size', 'float', [2]);
-
-  const i64 = (values: number[]) => g.constant('int64', [values.length], values);
-  const f32 = (dims: number[], values: number[]) => g.constant('float', dims, values);
-
-  // Colour map at low resolution, [1,3,256,256], and flattened to [3, 256²].
-  const colourFolded = g.op('Slice', [emb, i64([0]), i64([COLOUR_CHANNELS]), i64([1])]);
-  const colour = g.op('DepthToSpace', [colourFolded], { blocksize: BLOCK, mode: 'DCR' });
-  const flat = g.op('Reshape', [colour, i64([3, LOW_RES * LOW_RES])]);
-
-  // Low-res cell under each prompt's first point (coordinates in the 1024 frame).
-  const first = g.op('Reshape', [g.op('Slice', [coords, i64([0]), i64([1]), i64([1])]), i64([-1, 2])]);
-  const cellF = g.op('Clip', [
-    g.op('Floor', [g.op('Div', [first, f32([], [TINY_INPUT_SIZE / LOW_RES])])]),
-    f32([], [0]),
-    f32([], [LOW_RES - 1]),
-  ]);
-  const cell = g.op('Cast', [cellF], { to: ONNX_INT64 });
-  const ix = g.op('Gather', [cell, g.constant('int64', [], [0])], { axis: 1 });
-  const iy = g.op('Gather', [cell, g.constant('int64', [], [1])], { axis: 1 });
-  const index = g.op('Add', [g.op('Mul', [iy, g.constant('int64', [], [LOW_RES])]), ix]);
-  const promptColour = g.op('Reshape', [
-    g.op('Transpose', [g.op('Gather', [flat, index], { axis: 1 })], { perm: [1, 0] }),
-    i64([-1, 3, 1, 1]),
-  ]);
-
-  // Squared colour distance to the prompt's colour, [B,1,256,256].
-  const diff = g.op('Sub', [colour, promptColour]);
-  const dist = g.op('ReduceSum', [g.op('Mul', [diff, diff]), i64([1])], { keepdims: 1 });
-
-  // Per-token logits, plus the mask prompt when one is given.
-  const tolerance = f32([1, 4, 1, 1], TOLERANCE);
-  const gain = f32([1, 4, 1, 1], TOLERANCE.map((t) => PEAK_LOGIT / t));
-  const logits = g.op('Mul', [g.op('Sub', [tolerance, dist]), gain]);
-  const prior = g.op('Mul', [g.op('Reshape', [hasMask, i64([-1, 1, 1, 1])]), maskInput]);
-  const allTokens = g.op('Add', [logits, prior]);
-  const lowRes = singleMask
-    ? g.op('Slice', [allTokens, i64([0]), i64([1]), i64([1])], {}, 'low_res_masks')
-    : g.op('Identity', [allTokens], {}, 'low_res_masks');
-  const tokens = singleMask ? 1 : 4;
-
-  // Predicted IoU: falls with the mean colour distance inside the (soft) mask.
-  const weight = g.op('Sigmoid', [lowRes]);
-  const spread = g.op('Div', [
-    g.op('ReduceSum', [g.op('Mul', [weight, dist]), i64([2, 3])], { keepdims: 0 }),
-    g.op('Add', [g.op('ReduceSum', [weight, i64([2, 3])], { keepdims: 0 }), f32([], [1])]),
-  ]);
-  g.op('Mul', [
-    f32([1, tokens], IOU_BASE.slice(0, tokens)),
-    g.op('Exp', [g.op('Neg', [g.op('Div', [spread, f32([], [IOU_FALLOFF])])])]),
-  ], {}, 'iou_predictions');
-
-  // Full-size logits at orig_im_size, bilinear with half-pixel centres.
-  const sizes = g.op('Concat', [
-    g.op('Slice', [g.op('Shape', [lowRes]), i64([0]), i64([2])]),
-    g.op('Cast', [origSize], { to: ONNX_INT64 }),
-  ], { axis: 0 });
-  g.op('Resize', [lowRes, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }, 'masks');
-
-  g.output('masks', 'float', [B, tokens, 'height', 'width']);
-  g.output('iou_predictions', 'float', [B, tokens]);
-  g.output('low_res_masks', 'float', [B, tokens, LOW_RES, LOW_RES]);
+  const { dist, logits } = colourLogits(g, emb, firstPoint(g, coords));
+  const count = singleMask ? 1 : 4;
+  const lowRes = tokens(g, withMaskPrompt(g, logits, maskInput, hasMask), 0, count, 'low_res_masks');
+  iouHead(g, lowRes, dist, 0, count, 'iou_predictions');
+  resizeTo(g, lowRes, g.op('Cast', [origSize], { to: ONNX_INT64 }), 'masks');
+  g.output('masks', 'float', [B, count, 'height', 'width']);
+  g.output('iou_predictions', 'float', [B, count]);
+  g.output('low_res_masks', 'float', [B, count, LOW_RES, LOW_RES]);
   return g.serialize(batched ? 'tiny_sam_decoder_batched' : 'tiny_sam_decoder', OPSET);
 }
