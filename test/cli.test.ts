@@ -90,8 +90,9 @@ describe('usage errors: one line, exit 2', () => {
     [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
     [['/nonexistent/images', '--out', '/tmp/x', '--model', TINY], /^sam-amg: \/nonexistent\/images: no such file or folder\n$/],
-    [[img, '--out', '/tmp/x'], /^sam-amg: no model: pass --model DIR .* or --encoder FILE --decoder FILE\n$/],
-    [[img, '--out', '/tmp/x', '--model', '/nonexistent'], /^sam-amg: \/nonexistent\/encoder\.onnx: model file not found\n$/],
+    [[img, '--out', '/tmp/x'], /^sam-amg: no model: mobilesam \(no --model given, so the default\) is not cached in .* pass --model DIR\n$/],
+    [[img, '--out', '/tmp/x', '--model', '/nonexistent'], /^sam-amg: \/nonexistent: no such model folder\n$/],
+    [[img, '--out', '/tmp/x', '--model', 'sam-vit-z'], /^sam-amg: sam-vit-z: neither a model folder nor a model name \(known: mobilesam, /],
     [[img, '--out', '/tmp/x', '--encoder', path.join(TINY, 'encoder.onnx')], /^sam-amg: --encoder and --decoder go together\n$/],
   ])('%j', async (args, pattern) => {
     const res = await runCli(args);

@@ -63,12 +63,27 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment tests run the CLI in: an empty model cache, and a download
+ * base on loopback that refuses connections, so no test ever reaches another host.
+ */
+export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SAM_AMG_HOME: tempDir('sam-amg-home-'),
+    SAM_AMG_MODEL_BASE_URL: 'http://127.0.0.1:1',
+    SAM_AMG_REGISTRY: '',
+    ...extra,
+  };
+}
+
 /** Spawns the real CLI as a user runs it. */
-export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], {
       cwd: options.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: options.env ?? testEnv(),
     });
     let stdout = '';
     let stderr = '';
@@ -104,7 +119,7 @@ export async function writeScenes(dir: string, count: number, size: [number, num
 
 /** Spawns the CLI and hands its stdout lines to `onLine` as they arrive. */
 export function spawnCli(args: string[], onLine: (line: string, child: import('node:child_process').ChildProcess) => void) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() });
   let buffer = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { listInputs } from '../src/runner/inputs.js';
 import { parseShard, shardOfPath } from '../src/runner/shard.js';
 import { spawn } from 'node:child_process';
-import { ROOT, tempDir, TINY, writeScenes } from './helpers.js';
+import { ROOT, tempDir, testEnv, TINY, writeScenes } from './helpers.js';
 
 function tree(files: string[]): string {
   const dir = tempDir();
@@ -81,7 +81,7 @@ describe('sam-amg --list -', () => {
     await writeScenes(dir, 3);
     const out = tempDir();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), '--list', '-', '--root', dir, '--out', out,
-      '--model', TINY, '--points-per-side', '4', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      '--model', TINY, '--points-per-side', '4', '--json'], { stdio: ['pipe', 'pipe', 'pipe'], env: testEnv() });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stdin.end('a/scene-000.png\na/scene-002.png\n');

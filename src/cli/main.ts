@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SETTING_SPECS } from '../settings/settings.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
+import { addModelsCommand } from './models-command.js';
 import { inspectCommand, mergeCommand } from './tools-commands.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -13,7 +14,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .description('Segment Anything automatic mask generation over images and folders, writing SA-1B COCO RLE JSON')
     .argument('[inputs...]', 'image files, folders (searched recursively) and glob patterns')
     .option('-o, --out <dir>', 'output folder (required): one <relative path>.json per image')
-    .option('-m, --model <dir>', 'model folder with encoder.onnx, decoder.onnx and optional model.json')
+    .option('-m, --model <name|dir>', 'registry model name (see sam-amg models list; default: mobilesam, downloaded on first use) or a folder with encoder.onnx, decoder.onnx and optional model.json')
     .option('--encoder <file>', 'encoder ONNX file (with --decoder, instead of --model)')
     .option('--decoder <file>', 'decoder ONNX file (with --encoder, instead of --model)')
     .option('--list <file>', "file with one image path a line ('-' reads stdin); repeatable", collect)
@@ -50,6 +51,7 @@ Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures
   program.action((inputs: string[], options: RunCliOptions) => {
     setResult(runCommand(inputs, options));
   });
+  addModelsCommand(program, setResult);
   program.command('merge')
     .description('write one COCO instances file from the per-image outputs of a folder')
     .argument('<out>', 'output folder of a run')

@@ -120,3 +120,38 @@ export class PlainReporter implements Reporter {
 
   close(): void {}
 }
+
+/**
+ * Progress of model downloads on stderr: a bar per file on a terminal, a
+ * line when a file starts and every 10 % otherwise.
+ */
+export function downloadProgress(quiet = false) {
+  return (label: string, url: string) => {
+    if (quiet) return undefined;
+    if (process.stderr.isTTY) {
+      const bar = new cliProgress.SingleBar({
+        format: `${label} {bar} {percentage}% | {value}/{total} bytes`, stream: process.stderr, hideCursor: true,
+      }, cliProgress.Presets.shades_classic);
+      let started = false;
+      return (received: number, total: number | null) => {
+        if (!started) {
+          bar.start(total ?? 0, received);
+          started = true;
+        }
+        if (total) bar.setTotal(total);
+        bar.update(received);
+        if (total && received >= total) bar.stop();
+      };
+    }
+    process.stderr.write(`sam-amg: downloading ${label} from ${url}\n`);
+    let lastTenth = -1;
+    return (received: number, total: number | null) => {
+      if (!total) return;
+      const tenth = Math.floor((received / total) * 10);
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        process.stderr.write(`sam-amg: ${label}: ${tenth * 10}% of ${total} bytes\n`);
+      }
+    };
+  };
+}

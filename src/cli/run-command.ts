@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { ModelError } from '../model/model-error.js';
-import { SamOnnxModel, type ModelFiles } from '../model/sam-onnx.js';
+import { SamOnnxModel } from '../model/sam-onnx.js';
+import { chooseModel } from './model-choice.js';
 import { runIdentity, type OutputFormat } from '../output/run-identity.js';
 import { runDataset } from '../runner/run-dataset.js';
 import { parseShard } from '../runner/shard.js';
@@ -31,20 +31,6 @@ export interface RunCliOptions {
 
 function optionKey(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function modelFiles(o: RunCliOptions): ModelFiles {
-  if (o.model && (o.encoder || o.decoder)) throw new UsageError('use either --model or --encoder/--decoder, not both');
-  if (o.model) {
-    return {
-      encoder: path.join(o.model, 'encoder.onnx'),
-      decoder: path.join(o.model, 'decoder.onnx'),
-      config: path.join(o.model, 'model.json'),
-    };
-  }
-  if (o.encoder && o.decoder) return { encoder: o.encoder, decoder: o.decoder };
-  if (o.encoder || o.decoder) throw new UsageError('--encoder and --decoder go together');
-  throw new UsageError('no model: pass --model DIR (a folder with encoder.onnx and decoder.onnx) or --encoder FILE --decoder FILE');
 }
 
 function readStdin(): Promise<string> {
@@ -78,7 +64,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
   if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
-  const files = modelFiles(o);
+  const files = await chooseModel(o);
 
   const model = await SamOnnxModel.load(files, { threads });
   const identity = await runIdentity(files, settings, o.format as OutputFormat);

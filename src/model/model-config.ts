@@ -9,6 +9,9 @@ export interface ModelConfig {
   inputSize?: number;
   /** The graph family, when detection from the graph should be overridden. */
   family?: FamilyId;
+  /** File names of the pair in the model folder (default encoder.onnx, decoder.onnx). */
+  encoderFile?: string;
+  decoderFile?: string;
   pixelMean: readonly number[];
   pixelStd: readonly number[];
 }
@@ -18,7 +21,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = { pixelMean: SAM_PIXEL_MEAN, pi
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('a JSON object', file, json);
   const raw = json as Record<string, unknown>;
-  const known = new Set(['input_size', 'pixel_mean', 'pixel_std', 'name', 'family']);
+  const known = new Set(['input_size', 'pixel_mean', 'pixel_std', 'name', 'family', 'encoder', 'decoder', 'files_sha256', 'source']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw invalid(`one of ${[...known].join(', ')}`, `a key of ${file}`, key);
   }
@@ -32,8 +35,16 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   if (raw.family !== undefined && !(typeof raw.family === 'string' && raw.family in FAMILIES)) {
     throw invalid(`one of ${Object.keys(FAMILIES).join(', ')}`, `family in ${file}`, raw.family);
   }
+  for (const key of ['encoder', 'decoder']) {
+    const v = raw[key];
+    if (v !== undefined && !(typeof v === 'string' && v && !v.includes('/') && !v.includes('\\'))) {
+      throw invalid('a file name in the model folder', `${key} in ${file}`, v);
+    }
+  }
   return {
     family: raw.family as FamilyId | undefined,
+    encoderFile: raw.encoder as string | undefined,
+    decoderFile: raw.decoder as string | undefined,
     inputSize: raw.input_size === undefined ? undefined
       : checkNumber(`input_size in ${file}`, raw.input_size, { integer: true, min: 1, max: 16384 }),
     pixelMean: triple('pixel_mean', SAM_PIXEL_MEAN, false),

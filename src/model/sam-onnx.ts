@@ -105,9 +105,9 @@ export class SamOnnxModel implements PromptModel {
     }
   }
 
-  /** Loads `encoder.onnx`, `decoder.onnx` and the optional `model.json` from a folder. */
-  static loadDir(dir: string, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
-    return SamOnnxModel.load(modelFilesIn(dir), options);
+  /** Loads a model folder: `encoder.onnx`, `decoder.onnx` (or the names its model.json gives) and model.json. */
+  static async loadDir(dir: string, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
+    return SamOnnxModel.load(await modelFilesIn(dir), options);
   }
 
   async embed(crop: RgbImage): Promise<CropEmbedding> {
@@ -228,6 +228,13 @@ export class SamOnnxModel implements PromptModel {
   }
 }
 
-export function modelFilesIn(dir: string): ModelFiles {
-  return { encoder: path.join(dir, 'encoder.onnx'), decoder: path.join(dir, 'decoder.onnx'), config: path.join(dir, 'model.json') };
+/** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */
+export async function modelFilesIn(dir: string): Promise<ModelFiles> {
+  const config = path.join(dir, 'model.json');
+  const parsed = await readModelConfig(config);
+  return {
+    encoder: path.join(dir, parsed.encoderFile ?? 'encoder.onnx'),
+    decoder: path.join(dir, parsed.decoderFile ?? 'decoder.onnx'),
+    config,
+  };
 }

@@ -1,0 +1,149 @@
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import yauzl from 'yauzl';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../output/run-identity.js';
+import { downloadResumable, type ProgressFn } from './download.js';
+import { ModelError } from './model-error.js';
+import {
+  baseUrl, downloadsDirOf, entryOf, modelDirOf, Pins, sourceUrl, type Registry, type RegistryEntry, type Source,
+} from './registry.js';
+import { SamOnnxModel } from './sam-onnx.js';
+
+export interface PullOptions {
+  cache: string;
+  env?: NodeJS.ProcessEnv;
+  /** Called for each file once its server answers; returns a progress callback for bytes received. */
+  onFile?: (label: string, url: string) => ProgressFn | undefined;
+}
+
+/** What a model folder's model.json says beyond the runtime settings: where it came from. */
+interface PulledModelJson {
+  name: string;
+  family: string;
+  input_size: number;
+  encoder: string;
+  decoder: string;
+  files_sha256: Record<string, string>;
+  source: string;
+}
+
+/** Downloads one source, verifies it and returns the verified part file. */
+async function fetchVerified(entry: RegistryEntry, role: string, source: Source, registry: Registry, o: PullOptions, pins: Pins): Promise<string> {
+  const url = sourceUrl(baseUrl(registry, o.env), source);
+  const downloads = downloadsDirOf(o.cache);
+  await mkdir(downloads, { recursive: true });
+  const part = path.join(downloads, `${entry.name}.${role}.${path.basename(source.path)}.part`);
+  await downloadResumable(url, part, source.size, () => o.onFile?.(`${entry.name} ${role}`, url));
+  const actual = await sha256File(part);
+  const key = `${entry.name}/${role}`;
+  const expected = source.sha256 ?? pins.get(key);
+  if (expected && actual !== expected) {
+    await rm(part, { force: true });
+    throw new ModelError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}; the download was deleted`);
+  }
+  if (!expected) await pins.record(key, actual);
+  return part;
+}
+
+function unzip(zipFile: string, into: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(zipFile, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(new ModelError(`${zipFile}: not a readable zip (${err?.message})`));
+      const names: string[] = [];
+      zip.on('error', reject);
+      zip.on('end', () => resolve(names));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
+        // Members are flattened: external-data files must sit beside their model under their own name.
+        const name = path.basename(entry.fileName);
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e);
+          names.push(name);
+          pipeline(stream, createWriteStream(path.join(into, name))).then(() => zip.readEntry(), reject);
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
+function pickMember(names: string[], key: string, entry: RegistryEntry, role: string): string {
+  const found = names.filter((n) => n.endsWith('.onnx') && n.toLowerCase().includes(key.toLowerCase()));
+  if (found.length !== 1) {
+    throw new ModelError(`${entry.name}: the archive holds ${found.length} .onnx files matching "${key}" for the ${role} (${names.join(', ')})`);
+  }
+  return found[0];
+}
+
+/**
+ * Fetches a registry model into the cache: downloads (resuming partial
+ * files), verifies SHA-256 (or records it when none is published), unpacks
+ * archives, checks that the pair can serve AMG, then renames the finished
+ * folder into place. Nothing unverified or half-written is ever left in
+ * `<cache>/models`.
+ */
+export async function pullModel(registry: Registry, name: string, o: PullOptions): Promise<string> {
+  const entry = entryOf(registry, name);
+  const pins = await Pins.open(o.cache);
+  const finalDir = modelDirOf(o.cache, name);
+  const temp = `${finalDir}.${hostname()}.${process.pid}.tmp`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  try {
+    let encoder: string;
+    let decoder: string;
+    const parts: string[] = [];
+    if (entry.files) {
+      for (const role of ['encoder', 'decoder'] as const) {
+        const part = await fetchVerified(entry, role, entry.files[role], registry, o, pins);
+        parts.push(part);
+        await rename(part, path.join(temp, `${role}.onnx`));
+      }
+      [encoder, decoder] = ['encoder.onnx', 'decoder.onnx'];
+    } else {
+      const archive = entry.archive!;
+      const part = await fetchVerified(entry, 'archive', archive, registry, o, pins);
+      const names = await unzip(part, temp);
+      encoder = pickMember(names, archive.encoder, entry, 'encoder');
+      decoder = pickMember(names, archive.decoder, entry, 'decoder');
+      parts.push(part);
+    }
+    const sums: Record<string, string> = {};
+    for (const f of (await readdir(temp)).sort()) sums[f] = await sha256File(path.join(temp, f));
+    const json: PulledModelJson = {
+      name, family: entry.family, input_size: entry.input_size, encoder, decoder, files_sha256: sums,
+      source: entry.files ? sourceUrl(registry.baseUrl, entry.files.encoder) : sourceUrl(registry.baseUrl, entry.archive!),
+    };
+    await writeFile(path.join(temp, 'model.json'), `${JSON.stringify(json, null, 1)}\n`);
+    // The pair must load as its family and be able to serve AMG before it counts as pulled.
+    const model = await SamOnnxModel.loadDir(temp);
+    await model.release();
+    await rm(finalDir, { recursive: true, force: true });
+    await rename(temp, finalDir);
+    for (const p of parts) await rm(p, { force: true });
+    return finalDir;
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Recomputes the checksums of a cached model's files against those recorded when it was pulled. */
+export async function verifyCachedModel(cache: string, name: string): Promise<{ ok: boolean; problems: string[] }> {
+  const dir = modelDirOf(cache, name);
+  let json: PulledModelJson;
+  try {
+    json = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(dir, 'model.json'), 'utf8'));
+  } catch {
+    return { ok: false, problems: [`${dir}: not cached (no model.json)`] };
+  }
+  const problems: string[] = [];
+  for (const [file, sum] of Object.entries(json.files_sha256 ?? {})) {
+    const actual = await sha256File(path.join(dir, file)).catch(() => 'missing');
+    if (actual !== sum) problems.push(`${path.join(dir, file)}: ${actual === 'missing' ? 'missing' : `sha256 ${actual}, expected ${sum}`}`);
+  }
+  return { ok: problems.length === 0, problems };
+}
