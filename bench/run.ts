@@ -1,0 +1,159 @@
+/**
+ * npm run bench -- [options]
+ *
+ * Runs AMG over the SAM example photos (and, with --large, a 4000×3000
+ * image) once per configuration, each in its own process, in one run, and
+ * reports per-stage seconds (read, encoder, decoder, post-processing, write),
+ * images/s, masks/s, peak RSS, the share of time outside model inference, and
+ * each configuration's time as a ratio to the first: absolute times drift on
+ * shared machines, ratios measured side by side hold.
+ *
+ * Options:
+ *   --model DIR             model folder (default bench/models/mobilesam-arch, from
+ *                           scripts/bench-models/make_bench_models.py)
+ *   --batched-decoder FILE  decoder with a dynamic prompt axis for the "batched" config
+ *                           (default bench/models/decoder-batched/decoder.onnx)
+ *   --images DIR            images (default ../shared/fixtures/images)
+ *   --large                 add a 4000×3000 image (truck.jpg enlarged)
+ *   --points-per-side N     grid (default 16)
+ *   --crop-n-layers N       (default 0)
+ *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
+ *   --configs a,b,...       from: base, jobs2, threads1, batched, full-upscale (default base,jobs2,batched)
+ *   --out FILE              JSON results (default bench/results/bench-<time>.json)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { SamOnnxModel } from '../src/model/sam-onnx.js';
+import { runIdentity } from '../src/output/run-identity.js';
+import { runDataset } from '../src/runner/run-dataset.js';
+import { resolveSettings } from '../src/settings/settings.js';
+import { PACKAGE_ROOT } from '../src/package-root.js';
+
+interface Config {
+  name: string;
+  jobs: number;
+  threads?: number;
+  batched?: boolean;
+  upscale?: 'sparse' | 'full';
+}
+
+const CONFIGS: Record<string, Config> = {
+  base: { name: 'base', jobs: 1 },
+  jobs2: { name: 'jobs2', jobs: 2, threads: 1 },
+  threads1: { name: 'threads1', jobs: 1, threads: 1 },
+  batched: { name: 'batched', jobs: 1, batched: true },
+  'full-upscale': { name: 'full-upscale', jobs: 1, upscale: 'full' },
+};
+
+interface ChildJob {
+  config: Config;
+  model: string;
+  batchedDecoder: string;
+  images: string[];
+  settings: Record<string, number>;
+}
+
+interface ChildResult {
+  config: string;
+  images: number;
+  masks: number;
+  wall: number;
+  stages: { read: number; encode: number; decode: number; postprocess: number; write: number };
+  peak_rss_mib: number;
+}
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+
+async function child(job: ChildJob): Promise<ChildResult> {
+  const { config } = job;
+  const files = {
+    encoder: path.join(job.model, 'encoder.onnx'),
+    decoder: config.batched ? job.batchedDecoder : path.join(job.model, 'decoder.onnx'),
+  };
+  const model = await SamOnnxModel.load(files, { threads: config.threads });
+  const settings = resolveSettings(job.settings);
+  const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
+  const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
+  const t = performance.now();
+  const summary = await runDataset({
+    sources: { paths: job.images }, outDir: out, model, settings, jobs: config.jobs,
+    identity: await runIdentity(files, settings, 'json'), generate: { upscale: config.upscale ?? 'sparse' },
+    onEvent: (e) => {
+      if (e.event === 'image_done') for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k] += e.timings[k];
+    },
+  });
+  const wall = (performance.now() - t) / 1000;
+  await model.release();
+  return { config: config.name, images: summary.written, masks: summary.masks, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+}
+
+async function parent(): Promise<void> {
+  if (args.includes('--help')) {
+    const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url).replace(/dist\/bench\/run\.js$/, 'bench/run.ts'), 'utf8');
+    console.log(text.split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
+    return;
+  }
+  const model = path.resolve(opt('--model', path.join(PACKAGE_ROOT, 'bench/models/mobilesam-arch')));
+  if (!existsSync(path.join(model, 'encoder.onnx'))) {
+    console.error(`bench: ${model}/encoder.onnx not found; make the benchmark models first: /usr/bin/python3 scripts/bench-models/make_bench_models.py`);
+    process.exit(2);
+  }
+  const imageDir = path.resolve(opt('--images', path.join(PACKAGE_ROOT, '../shared/fixtures/images')));
+  const images = (await import('node:fs')).readdirSync(imageDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => path.join(imageDir, f));
+  if (args.includes('--large')) {
+    const big = path.join(await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-img-')), 'large-4000x3000.jpg');
+    const truck = path.join(PACKAGE_ROOT, '../shared/fixtures/images/truck.jpg');
+    await sharp(existsSync(truck) ? truck : images[0]).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 92 }).toFile(big);
+    images.push(big);
+  }
+  const settings: Record<string, number> = {
+    pointsPerSide: Number(opt('--points-per-side', '16')),
+    cropNLayers: Number(opt('--crop-n-layers', '0')),
+    ...(args.includes('--keep-all') ? { predIouThresh: 0, stabilityScoreThresh: 0 } : {}),
+  };
+  const configs = opt('--configs', 'base,jobs2,batched').split(',').map((c) => {
+    if (!CONFIGS[c]) throw new Error(`unknown config ${c} (known: ${Object.keys(CONFIGS).join(', ')})`);
+    return CONFIGS[c];
+  });
+  const batchedDecoder = path.resolve(opt('--batched-decoder', path.join(PACKAGE_ROOT, 'bench/models/decoder-batched/decoder.onnx')));
+  const results: ChildResult[] = [];
+  for (const config of configs) {
+    const job: ChildJob = { config, model, batchedDecoder, images, settings };
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`config ${config.name} failed: ${r.stderr}`);
+    results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
+  }
+  const base = results[0].wall;
+  const lines = [
+    `model ${path.relative(PACKAGE_ROOT, model)}, ${images.length} images, settings ${JSON.stringify(settings)}, ${cpus().length} cores`,
+    '| config | wall s | × base | read | encoder | decoder | post-process | write | outside inference | images/s | masks/s | peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) => {
+      const s = r.stages;
+      const inference = s.encode + s.decode;
+      const outside = r.wall - inference;
+      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
+    }),
+  ];
+  console.log(lines.join('\n'));
+  const outFile = opt('--out', path.join(PACKAGE_ROOT, 'bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify({ model, images, settings, cores: cpus().length, results }, null, 1));
+  console.log(`results: ${outFile}`);
+}
+
+if (args[0] === '--child') {
+  const r = await child(JSON.parse(args[1]));
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+} else {
+  await parent();
+}
