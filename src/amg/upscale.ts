@@ -36,9 +36,24 @@ export function axisWeights(inSize: number, outSize: number, count = outSize): A
 }
 
 /**
- * Writes columns [from, to] of output row `y` into `out` at `outRow`: the
- * one bilinear formula both upscalers share, so their values are identical.
+ * One output pixel from the rows r0/r1 (offsets into `src`) and weights h0/h1,
+ * at output column x: the single bilinear formula every upscale uses, so the
+ * full and the sparse paths give identical values.
  */
+function bilinearAt(src: Float32Array, r0: number, r1: number, h0: number, h1: number, xs: AxisWeights, x: number): number {
+  const a = xs.i0[x];
+  const b = xs.i1[x];
+  const w0 = xs.w0[x];
+  const w1 = xs.w1[x];
+  // PyTorch's kernel is built with fused multiply-add: each `t0 * w0 + t1 * w1`
+  // is fma(t0, w0, t1 * w1). A float32 product is exact in a double, so one
+  // rounding of the double sum gives the fma's result.
+  const top = f32(src[r0 + a] * w0 + f32(src[r0 + b] * w1));
+  const bottom = f32(src[r1 + a] * w0 + f32(src[r1 + b] * w1));
+  return top * h0 + f32(bottom * h1);
+}
+
+/** Writes columns [from, to] of output row `y` into `out` at `outRow`. */
 function resizeRowSegment(
   src: Float32Array, srcOffset: number, srcW: number,
   ys: AxisWeights, xs: AxisWeights, y: number,
@@ -48,17 +63,7 @@ function resizeRowSegment(
   const r1 = srcOffset + ys.i1[y] * srcW;
   const h0 = ys.w0[y];
   const h1 = ys.w1[y];
-  const { i0, i1, w0, w1 } = xs;
-  for (let x = from; x <= to; x++) {
-    const a = i0[x];
-    const b = i1[x];
-    // PyTorch's kernel is built with fused multiply-add: each `t0 * w0 + t1 * w1`
-    // is fma(t0, w0, t1 * w1). A float32 product is exact in a double, so one
-    // rounding of the double sum gives the fma's result.
-    const top = f32(src[r0 + a] * w0[x] + f32(src[r0 + b] * w1[x]));
-    const bottom = f32(src[r1 + a] * w0[x] + f32(src[r1 + b] * w1[x]));
-    out[outRow + x] = top * h0 + f32(bottom * h1);
-  }
+  for (let x = from; x <= to; x++) out[outRow + x] = bilinearAt(src, r0, r1, h0, h1, xs, x);
 }
 
 /** As resizeRowSegment, for the listed output columns cols[kFrom..kTo). */
@@ -71,14 +76,9 @@ function resizeRowColumns(
   const r1 = srcOffset + ys.i1[y] * srcW;
   const h0 = ys.w0[y];
   const h1 = ys.w1[y];
-  const { i0, i1, w0, w1 } = xs;
   for (let k = kFrom; k < kTo; k++) {
     const x = cols[k];
-    const a = i0[x];
-    const b = i1[x];
-    const top = f32(src[r0 + a] * w0[x] + f32(src[r0 + b] * w1[x]));
-    const bottom = f32(src[r1 + a] * w0[x] + f32(src[r1 + b] * w1[x]));
-    out[outRow + x] = top * h0 + f32(bottom * h1);
+    out[outRow + x] = bilinearAt(src, r0, r1, h0, h1, xs, x);
   }
 }
 
