@@ -18,13 +18,10 @@ import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { runIdentity } from '../src/output/run-identity.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
+import { benchOptions } from './args.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { args, opt } = benchOptions();
 if (args.includes('--help')) {
   console.log('usage: npm run bench:rss -- [--model DIR] [--size WxH] [--crop-n-layers N] [--points-per-side N]');
   process.exit(0);

@@ -33,6 +33,7 @@ import { runIdentity } from '../src/output/run-identity.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
+import { benchOptions } from './args.js';
 
 interface Config {
   name: string;
@@ -67,11 +68,7 @@ interface ChildResult {
   peak_rss_mib: number;
 }
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { args, opt } = benchOptions();
 
 async function child(job: ChildJob): Promise<ChildResult> {
   const { config } = job;

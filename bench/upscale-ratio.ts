@@ -11,13 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
+import { benchOptions } from './args.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { args, opt } = benchOptions();
 if (args.includes('--help')) {
   console.log('usage: npm run bench:upscale -- [--images DIR] [--repeat N]\n' +
     'Times AMG with the sparse and the full upscaler on the same images in one run (tiny model).');

@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import { Command } from 'commander';
 import { pullModel, verifyCachedModel } from '../model/pull.js';
 import { cacheDir, downloadsDirOf, entryOf, formatSize, loadRegistry, modelDirOf } from '../model/registry.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { announcePull, isCached } from './model-choice.js';
 import { downloadProgress } from './progress.js';
 import { EXIT } from './run-command.js';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 
 type SetResult = (p: Promise<number>) => void;
 
@@ -49,7 +49,7 @@ async function pull(name: string, o: { force?: boolean; quiet?: boolean }): Prom
 async function verify(name: string | undefined): Promise<number> {
   const registry = loadRegistry();
   const cache = cacheDir();
-  const names = name ? [entryOf(registry, name).name] : [...registry.models.keys()].filter(() => true);
+  const names = name ? [entryOf(registry, name).name] : [...registry.models.keys()];
   let bad = 0;
   let checked = 0;
   for (const n of names) {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import yauzl from 'yauzl';
@@ -136,7 +136,7 @@ export async function verifyCachedModel(cache: string, name: string): Promise<{ 
   const dir = modelDirOf(cache, name);
   let json: PulledModelJson;
   try {
-    json = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(dir, 'model.json'), 'utf8'));
+    json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
   } catch {
     return { ok: false, problems: [`${dir}: not cached (no model.json)`] };
   }
