@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateMasks } from '../src/amg/generator.js';
+import { decodeImage } from '../src/image/decode.js';
+import { SamOnnxModel } from '../src/model/sam-onnx.js';
+import { SHARED_IMAGES, TINY_BATCHED } from './helpers.js';
+
+describe('sparse and full (reference) upscaling on the SAM example photos', () => {
+  let model: SamOnnxModel;
+  beforeAll(async () => {
+    model = await SamOnnxModel.loadDir(TINY_BATCHED);
+  });
+  afterAll(() => model.release());
+
+  it.each(['dog.jpg', 'groceries.jpg'])('give byte-identical records for %s', async (name) => {
+    const image = await decodeImage(path.join(SHARED_IMAGES, name));
+    // Filters off, so every candidate goes through upscaling, stability, boxes and RLE.
+    const settings = { pointsPerSide: 12, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
+    const sparse = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'sparse' }));
+    const full = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'full' }));
+    expect(JSON.parse(sparse).length).toBeGreaterThan(10);
+    expect(sparse).toBe(full);
+  });
+});
