@@ -18,7 +18,8 @@
  *   --points-per-side N     grid (default 16)
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
- *   --configs a,b,...       from: base, jobs2, threads1, batched, full-upscale (default base,jobs2,batched)
+ *   --configs a,b,...       from: base, jobs2, threads1, batched, full-upscale, ort-basic,
+ *                           ort-extended, ort-disabled, mem-pattern (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -41,6 +42,8 @@ interface Config {
   threads?: number;
   batched?: boolean;
   upscale?: 'sparse' | 'full';
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  memPattern?: boolean;
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -49,6 +52,10 @@ const CONFIGS: Record<string, Config> = {
   threads1: { name: 'threads1', jobs: 1, threads: 1 },
   batched: { name: 'batched', jobs: 1, batched: true },
   'full-upscale': { name: 'full-upscale', jobs: 1, upscale: 'full' },
+  'ort-basic': { name: 'ort-basic', jobs: 1, optimization: 'basic' },
+  'ort-extended': { name: 'ort-extended', jobs: 1, optimization: 'extended' },
+  'ort-disabled': { name: 'ort-disabled', jobs: 1, optimization: 'disabled' },
+  'mem-pattern': { name: 'mem-pattern', jobs: 1, memPattern: true },
 };
 
 interface ChildJob {
@@ -76,7 +83,9 @@ async function child(job: ChildJob): Promise<ChildResult> {
     encoder: path.join(job.model, 'encoder.onnx'),
     decoder: config.batched ? job.batchedDecoder : path.join(job.model, 'decoder.onnx'),
   };
-  const model = await SamOnnxModel.load(files, { threads: config.threads });
+  const model = await SamOnnxModel.load(files, {
+    threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
+  });
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
