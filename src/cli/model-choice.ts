@@ -33,6 +33,24 @@ export function announcePull(registry: Registry, name: string, cache: string, en
 }
 
 /**
+ * Pulls a registry model, announcing it (size, source, licence) once its
+ * server answers, with progress on stderr. Returns the cached folder.
+ */
+export async function pullAnnounced(registry: Registry, name: string, cache: string, quiet = false, env = process.env): Promise<string> {
+  let announced = false;
+  const progress = downloadProgress(quiet);
+  return pullModel(registry, name, {
+    cache,
+    env,
+    onFile: (label, url) => {
+      if (!announced && !quiet) announcePull(registry, name, cache, env);
+      announced = true;
+      return progress(label, url);
+    },
+  });
+}
+
+/**
  * The model files a run uses: --encoder/--decoder, a --model folder, or a
  * registry name (default: the registry's default) from the cache, pulled
  * on first use.
@@ -50,15 +68,8 @@ export async function chooseModel(o: ModelChoice, env: NodeJS.ProcessEnv = proce
   }
   const cache = cacheDir(env);
   if (await isCached(cache, name)) return modelFilesIn(modelDirOf(cache, name));
-  let announced = false;
-  const progress = downloadProgress(o.quiet);
-  const onFile = (label: string, url: string) => {
-    if (!announced && !o.quiet) announcePull(registry, name, cache, env);
-    announced = true;
-    return progress(label, url);
-  };
   try {
-    return await modelFilesIn(await pullModel(registry, name, { cache, env, onFile }));
+    return await modelFilesIn(await pullAnnounced(registry, name, cache, o.quiet, env));
   } catch (err) {
     if (err instanceof ModelError && /cannot reach|broke off|HTTP \d/.test(err.message)) {
       const how = o.model ? '' : ' (no --model given, so the default)';

@@ -1,11 +1,9 @@
-import { rm } from 'node:fs/promises';
-import { Command } from 'commander';
-import { pullModel, verifyCachedModel } from '../model/pull.js';
-import { cacheDir, downloadsDirOf, entryOf, formatSize, loadRegistry, modelDirOf } from '../model/registry.js';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { announcePull, isCached } from './model-choice.js';
-import { downloadProgress } from './progress.js';
+import { Command } from 'commander';
+import { verifyCachedModel } from '../model/pull.js';
+import { cacheDir, downloadsDirOf, entryOf, formatSize, loadRegistry, modelDirOf } from '../model/registry.js';
+import { isCached, pullAnnounced } from './model-choice.js';
 import { EXIT } from './run-command.js';
 
 type SetResult = (p: Promise<number>) => void;
@@ -32,16 +30,7 @@ async function pull(name: string, o: { force?: boolean; quiet?: boolean }): Prom
     if (!o.quiet) process.stderr.write(`sam-amg: ${name} is already in ${modelDirOf(cache, name)} (--force to download it again)\n`);
     return EXIT.ok;
   }
-  let announced = false;
-  const progress = downloadProgress(o.quiet);
-  const dir = await pullModel(registry, name, {
-    cache,
-    onFile: (label, url) => {
-      if (!announced && !o.quiet) announcePull(registry, name, cache);
-      announced = true;
-      return progress(label, url);
-    },
-  });
+  const dir = await pullAnnounced(registry, name, cache, o.quiet);
   if (!o.quiet) process.stderr.write(`sam-amg: ${name} verified and ready in ${dir}\n`);
   return EXIT.ok;
 }
