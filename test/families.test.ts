@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Dim } from '../scripts/tiny-model/onnx-graph.js';
 import { generateMasks } from '../src/amg/generator.js';
-import type { FamilyId } from '../src/model/families.js';
+import { graphInfo, type FamilyId } from '../src/model/families.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
@@ -19,17 +20,19 @@ const shapes: Shape[] = [
 const scene = paintScene(W, H, [90, 90, 90], shapes);
 
 const cases: [string, FamilyId, number][] = [
-  ['sam-hwc', 'sam', 1],
-  ['edgesam', 'edgesam', 1],
-  ['efficientvit-sam', 'efficientvit-sam', Infinity],
-  ['sam2', 'sam2', Infinity],
-  ['efficientsam', 'efficientsam', Infinity],
+  ['families/sam-hwc', 'sam', 1],
+  ['families/edgesam', 'edgesam', 1],
+  ['families/efficientvit-sam', 'efficientvit-sam', Infinity],
+  ['families/sam2', 'sam2', Infinity],
+  ['families/efficientsam', 'efficientsam', Infinity],
+  ['tiny-fp16', 'sam', 1],
+  ['tiny-int8', 'sam', 1],
 ];
 
 describe.each(cases)('the %s form', (dir, family, perCall) => {
   let model: SamOnnxModel;
   beforeAll(async () => {
-    model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models/families', dir));
+    model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models', dir));
   });
   afterAll(async () => {
     await model.release();
@@ -48,6 +51,41 @@ describe.each(cases)('the %s form', (dir, family, perCall) => {
       expect(ious.filter((v) => v > 0.5).length, `shape ${k}`).toBe(1);
       expect(Math.max(...ious)).toBeGreaterThanOrEqual(0.95);
     });
+  });
+});
+
+describe('quantised and half-precision model files', () => {
+  const typesOf = async (file: string) => {
+    const session = await ort.InferenceSession.create(file);
+    const info = graphInfo(session, file);
+    await session.release();
+    return [...info.inputs.values(), ...info.outputs.values()].map((t) => t.type);
+  };
+
+  it('the fixtures really are float16 at every float edge, and int8 inside', async () => {
+    const fp16 = path.join(ROOT, 'fixtures/models/tiny-fp16');
+    expect(new Set(await typesOf(path.join(fp16, 'encoder.onnx')))).toEqual(new Set(['float16']));
+    expect(new Set(await typesOf(path.join(fp16, 'decoder.onnx')))).toEqual(new Set(['float16']));
+    const int8 = readFileSync(path.join(ROOT, 'fixtures/models/tiny-int8/encoder.onnx'));
+    expect(int8.includes('QuantizeLinear')).toBe(true);
+  });
+
+  it('give the float32 model\'s masks up to the precision of their numbers', async () => {
+    const reference = await SamOnnxModel.loadDir(TINY);
+    const expected = await generateMasks(scene, reference, { pointsPerSide: 16 });
+    await reference.release();
+    for (const dir of ['tiny-fp16', 'tiny-int8']) {
+      const model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models', dir));
+      const got = await generateMasks(scene, model, { pointsPerSide: 16 });
+      await model.release();
+      expect(got.length, dir).toBe(expected.length);
+      got.forEach((r, i) => {
+        const a = rleToRowMajor({ size: r.segmentation.size, counts: decodeCountsString(r.segmentation.counts) });
+        const b = rleToRowMajor({ size: expected[i].segmentation.size, counts: decodeCountsString(expected[i].segmentation.counts) });
+        expect(maskIou(a, b), `${dir} mask ${i}`).toBeGreaterThan(0.99);
+        expect(Math.abs(r.predicted_iou - expected[i].predicted_iou), `${dir} mask ${i}`).toBeLessThan(0.01);
+      });
+    }
   });
 });
 

@@ -81,11 +81,16 @@ export interface FamilyPlan {
   decoder: DecoderPlan;
 }
 
-function need(g: GraphInfo, kind: 'input' | 'output', name: string, type: string, rank: number): TensorInfo {
+/** float32 or float16: sam-amg converts to and from half precision at the graph's edge. */
+export const isFloatType = (type: string) => type === 'float32' || type === 'float16';
+
+function need(g: GraphInfo, kind: 'input' | 'output', name: string, type: 'float' | 'int64', rank: number): TensorInfo {
   const t = (kind === 'input' ? g.inputs : g.outputs).get(name);
   if (!t) throw new ModelError(`${g.file}: missing ${kind} ${name}; ${describeGraph(g)}`);
-  if (t.type !== type || t.shape.length !== rank) {
-    throw new ModelError(`${g.file}: ${kind} ${name} is ${t.type} ${shapeText(t.shape)}, expected ${type} of rank ${rank}`);
+  const typeFits = type === 'float' ? isFloatType(t.type) : t.type === type;
+  if (!typeFits || t.shape.length !== rank) {
+    const expected = type === 'float' ? 'float32 or float16' : type;
+    throw new ModelError(`${g.file}: ${kind} ${name} is ${t.type} ${shapeText(t.shape)}, expected ${expected} of rank ${rank}`);
   }
   return t;
 }
@@ -125,7 +130,7 @@ export function detectFamily(dec: GraphInfo): FamilyId {
 function samLikeEncoder(enc: GraphInfo, inputSize: number | undefined, normalize: 'sam'): EncoderPlan {
   if (enc.inputs.size !== 1) throw new ModelError(`${enc.file}: an image encoder takes one input, but ${describeGraph(enc)}`);
   const [name, t] = [...enc.inputs.entries()][0];
-  if (t.type !== 'float32') throw new ModelError(`${enc.file}: input ${name} is ${t.type}, expected float32`);
+  if (!isFloatType(t.type)) throw new ModelError(`${enc.file}: input ${name} is ${t.type}, expected float32 or float16`);
   const output = enc.outputs.has('image_embeddings') ? 'image_embeddings' : [...enc.outputs.keys()][0];
   if (t.shape.length === 4 && (fixedDim(t.shape[1]) ?? 3) === 3) {
     const h = fixedDim(t.shape[2]);
@@ -173,11 +178,11 @@ export function planFamily(enc: GraphInfo, dec: GraphInfo, inputSize?: number, f
   const family = forced ?? detectFamily(dec);
   switch (family) {
     case 'sam': {
-      for (const [n, r] of [['image_embeddings', 4], ['point_coords', 3], ['point_labels', 2], ['mask_input', 4], ['has_mask_input', 1], ['orig_im_size', 1]] as const) need(dec, 'input', n, 'float32', r);
+      for (const [n, r] of [['image_embeddings', 4], ['point_coords', 3], ['point_labels', 2], ['mask_input', 4], ['has_mask_input', 1], ['orig_im_size', 1]] as const) need(dec, 'input', n, 'float', r);
       const extra = [...dec.inputs.keys()].filter((n) => !FAMILIES.sam.signature.includes(n));
       if (extra.length) throw new ModelError(`${dec.file}: unexpected input ${extra.join(', ')} (not the official SAM decoder export); ${describeGraph(dec)}`);
-      const low = need(dec, 'output', 'low_res_masks', 'float32', 4);
-      need(dec, 'output', 'iou_predictions', 'float32', 2);
+      const low = need(dec, 'output', 'low_res_masks', 'float', 4);
+      need(dec, 'output', 'iou_predictions', 'float', 2);
       checkTokens(fixedDim(low.shape[1]), 4, dec.file);
       const encoder = samLikeEncoder(enc, inputSize, 'sam');
       checkEmbeddingsFit(enc, encoder.outputs[0], dec, 'image_embeddings');
@@ -190,12 +195,12 @@ export function planFamily(enc: GraphInfo, dec: GraphInfo, inputSize?: number, f
     }
     case 'edgesam':
     case 'efficientvit-sam': {
-      need(dec, 'input', 'image_embeddings', 'float32', 4);
-      const coords = need(dec, 'input', 'point_coords', 'float32', 3);
-      need(dec, 'input', 'point_labels', 'float32', 2);
+      need(dec, 'input', 'image_embeddings', 'float', 4);
+      const coords = need(dec, 'input', 'point_coords', 'float', 3);
+      need(dec, 'input', 'point_labels', 'float', 2);
       const [lowName, iouName] = family === 'edgesam' ? ['masks', 'scores'] : ['masks', 'iou_predictions'];
-      const low = need(dec, 'output', lowName, 'float32', 4);
-      need(dec, 'output', iouName, 'float32', 2);
+      const low = need(dec, 'output', lowName, 'float', 4);
+      need(dec, 'output', iouName, 'float', 2);
       checkTokens(fixedDim(low.shape[1]), 4, dec.file);
       const encoder = samLikeEncoder(enc, inputSize, 'sam');
       checkEmbeddingsFit(enc, encoder.outputs[0], dec, 'image_embeddings');
@@ -207,14 +212,14 @@ export function planFamily(enc: GraphInfo, dec: GraphInfo, inputSize?: number, f
       } };
     }
     case 'sam2': {
-      for (const n of ['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'mask_input']) need(dec, 'input', n, 'float32', 4);
-      need(dec, 'input', 'point_coords', 'float32', 3);
-      need(dec, 'input', 'point_labels', 'float32', 2);
-      need(dec, 'input', 'has_mask_input', 'float32', 1);
-      const low = need(dec, 'output', 'masks', 'float32', 4);
-      need(dec, 'output', 'iou_predictions', 'float32', 2);
+      for (const n of ['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'mask_input']) need(dec, 'input', n, 'float', 4);
+      need(dec, 'input', 'point_coords', 'float', 3);
+      need(dec, 'input', 'point_labels', 'float', 2);
+      need(dec, 'input', 'has_mask_input', 'float', 1);
+      const low = need(dec, 'output', 'masks', 'float', 4);
+      need(dec, 'output', 'iou_predictions', 'float', 2);
       checkTokens(fixedDim(low.shape[1]), 3, dec.file);
-      const image = need(enc, 'input', 'image', 'float32', 4);
+      const image = need(enc, 'input', 'image', 'float', 4);
       const outputs = ['high_res_feats_0', 'high_res_feats_1', 'image_embed'];
       for (const o of outputs) checkEmbeddingsFit(enc, o, dec, o);
       return { family, encoder: {
@@ -226,17 +231,17 @@ export function planFamily(enc: GraphInfo, dec: GraphInfo, inputSize?: number, f
       } };
     }
     case 'efficientsam': {
-      need(dec, 'input', 'image_embeddings', 'float32', 4);
-      const coords = need(dec, 'input', 'batched_point_coords', 'float32', 4);
-      need(dec, 'input', 'batched_point_labels', 'float32', 3);
+      need(dec, 'input', 'image_embeddings', 'float', 4);
+      const coords = need(dec, 'input', 'batched_point_coords', 'float', 4);
+      need(dec, 'input', 'batched_point_labels', 'float', 3);
       need(dec, 'input', 'orig_im_size', 'int64', 1);
-      const iou = need(dec, 'output', 'iou_predictions', 'float32', 3);
+      const iou = need(dec, 'output', 'iou_predictions', 'float', 3);
       // The low-resolution logits are the output that is neither output_masks nor iou_predictions.
       const lowName = [...dec.outputs.keys()].find((n) => n !== 'output_masks' && n !== 'iou_predictions');
       if (!lowName) throw new ModelError(`${dec.file}: no low-resolution mask output besides output_masks; ${describeGraph(dec)}`);
-      const low = need(dec, 'output', lowName, 'float32', 5);
+      const low = need(dec, 'output', lowName, 'float', 5);
       checkTokens(fixedDim(iou.shape[2]), 3, dec.file);
-      const images = need(enc, 'input', 'batched_images', 'float32', 4);
+      const images = need(enc, 'input', 'batched_images', 'float', 4);
       void images;
       checkEmbeddingsFit(enc, 'image_embeddings', dec, 'image_embeddings');
       const lowRes = fixedDim(low.shape[3]) ?? 256;

@@ -5,7 +5,8 @@ import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding, DecodedPrompts, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import { graphInfo, planFamily, type FamilyId, type FamilyPlan } from './families.js';
+import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
+import { fromFloat16, toFloat16 } from './float16.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
@@ -62,7 +63,22 @@ class OnnxEmbedding implements CropEmbedding {
   ) {}
 }
 
-const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+/** A float input as the graph declares it: float32, or float16 converted here. */
+function floatTensor(graph: GraphInfo, name: string, data: Float32Array, dims: number[]): ort.Tensor {
+  return graph.inputs.get(name)?.type === 'float16' ? new ort.Tensor('float16', toFloat16(data), dims) : new ort.Tensor('float32', data, dims);
+}
+
+/** An encoder output in the float type the decoder input wants. */
+function retype(graph: GraphInfo, name: string, t: ort.Tensor): ort.Tensor {
+  const wanted = graph.inputs.get(name)?.type ?? t.type;
+  return wanted === t.type ? t : floatTensor(graph, name, floatData(t), [...t.dims]);
+}
+
+/** A float output's values as float32. */
+function floatData(t: ort.Tensor): Float32Array {
+  if (t.type === 'float16') return fromFloat16(t.data as Uint16Array);
+  return t.data as Float32Array;
+}
 
 /**
  * A promptable segmentation model as an ONNX encoder/decoder pair of one of
@@ -77,6 +93,8 @@ export class SamOnnxModel implements PromptModel {
     private readonly files: ModelFiles,
     readonly plan: FamilyPlan,
     private readonly config: ModelConfig,
+    private readonly encoderGraph: GraphInfo,
+    private readonly decoderGraph: GraphInfo,
   ) {}
 
   get family(): FamilyId {
@@ -105,8 +123,9 @@ export class SamOnnxModel implements PromptModel {
       throw err;
     });
     try {
-      const plan = planFamily(graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder), config.inputSize, config.family);
-      return new SamOnnxModel(encoder, decoder, files, plan, config);
+      const [encoderGraph, decoderGraph] = [graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder)];
+      const plan = planFamily(encoderGraph, decoderGraph, config.inputSize, config.family);
+      return new SamOnnxModel(encoder, decoder, files, plan, config, encoderGraph, decoderGraph);
     } catch (err) {
       await encoder.release();
       await decoder.release();
@@ -123,6 +142,7 @@ export class SamOnnxModel implements PromptModel {
     const e = this.plan.encoder;
     const S = e.size;
     let feed: ort.Tensor;
+    const f32 = (data: Float32Array, dims: number[]) => floatTensor(this.encoderGraph, e.input, data, dims);
     if (e.resize === 'native') {
       feed = f32(normalizeAndPad(crop, 0, [0, 0, 0], [1, 1, 1], 1 / 255, crop.height, crop.width), [1, 3, crop.height, crop.width]);
     } else if (e.resize === 'stretch') {
@@ -139,7 +159,8 @@ export class SamOnnxModel implements PromptModel {
     const out = await this.encoder.run({ [e.input]: feed }, e.outputs);
     const tensors: Record<string, ort.Tensor> = {};
     e.outputs.forEach((name, i) => {
-      tensors[i === 0 && e.renameFirst ? e.renameFirst : name] = out[name];
+      const input = i === 0 && e.renameFirst ? e.renameFirst : name;
+      tensors[input] = retype(this.decoderGraph, input, out[name]);
     });
     const d = this.plan.decoder;
     const { width: w, height: h } = crop;
@@ -171,8 +192,8 @@ export class SamOnnxModel implements PromptModel {
         throw new ModelError(`${this.files.decoder}: ${d.lowResOutput} came out [${masks.dims.join(',')}], expected ${n} prompts × ${d.tokens} masks of ${L}×${L}`);
       }
       const skip = d.tokens === 4 ? 1 : 0;
-      const maskData = masks.data as Float32Array;
-      const iouData = ious.data as Float32Array;
+      const maskData = floatData(masks);
+      const iouData = floatData(ious);
       for (let k = 0; k < n; k++) {
         const target = (first + k) * 3;
         lowRes.set(maskData.subarray((k * d.tokens + skip) * plane, (k * d.tokens + skip + 3) * plane), target * plane);
@@ -186,6 +207,7 @@ export class SamOnnxModel implements PromptModel {
   private feeds(embedding: OnnxEmbedding, points: Float32Array, n: number): Record<string, ort.Tensor> {
     const d = this.plan.decoder;
     const L = d.lowResSize;
+    const f32 = (name: string, data: Float32Array, dims: number[]) => floatTensor(this.decoderGraph, name, data, dims);
     const perPrompt = d.paddingPoint ? 2 : 1;
     const coords = new Float32Array(n * perPrompt * 2);
     const labels = new Float32Array(n * perPrompt);
@@ -199,8 +221,8 @@ export class SamOnnxModel implements PromptModel {
     const maskInputs = () => {
       if (this.zeroMasks.length < n * L * L) this.zeroMasks = new Float32Array(n * L * L);
       return {
-        mask_input: f32(this.zeroMasks.subarray(0, n * L * L), [n, 1, L, L]),
-        has_mask_input: f32(new Float32Array(n), [n]),
+        mask_input: f32('mask_input', this.zeroMasks.subarray(0, n * L * L), [n, 1, L, L]),
+        has_mask_input: f32('has_mask_input', new Float32Array(n), [n]),
       };
     };
     const t = embedding.tensors;
@@ -210,22 +232,22 @@ export class SamOnnxModel implements PromptModel {
         const [smallH, smallW] = preprocessShape(embedding.maskHeight, embedding.maskWidth, L);
         return {
           image_embeddings: t.image_embeddings,
-          point_coords: f32(coords, [n, perPrompt, 2]),
-          point_labels: f32(labels, [n, perPrompt]),
+          point_coords: f32('point_coords', coords, [n, perPrompt, 2]),
+          point_labels: f32('point_labels', labels, [n, perPrompt]),
           ...maskInputs(),
-          orig_im_size: f32(Float32Array.from([smallH, smallW]), [2]),
+          orig_im_size: f32('orig_im_size', Float32Array.from([smallH, smallW]), [2]),
         };
       }
       case 'edgesam':
       case 'efficientvit-sam':
-        return { image_embeddings: t.image_embeddings, point_coords: f32(coords, [n, perPrompt, 2]), point_labels: f32(labels, [n, perPrompt]) };
+        return { image_embeddings: t.image_embeddings, point_coords: f32('point_coords', coords, [n, perPrompt, 2]), point_labels: f32('point_labels', labels, [n, perPrompt]) };
       case 'sam2':
-        return { ...t, point_coords: f32(coords, [n, perPrompt, 2]), point_labels: f32(labels, [n, perPrompt]), ...maskInputs() };
+        return { ...t, point_coords: f32('point_coords', coords, [n, perPrompt, 2]), point_labels: f32('point_labels', labels, [n, perPrompt]), ...maskInputs() };
       case 'efficientsam':
         return {
           image_embeddings: t.image_embeddings,
-          batched_point_coords: f32(coords, [1, n, perPrompt, 2]),
-          batched_point_labels: f32(labels, [1, n, perPrompt]),
+          batched_point_coords: f32('batched_point_coords', coords, [1, n, perPrompt, 2]),
+          batched_point_labels: f32('batched_point_labels', labels, [1, n, perPrompt]),
           orig_im_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(d.frameSize), BigInt(d.frameSize)]), [2]),
         };
     }
