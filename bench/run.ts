@@ -34,7 +34,7 @@ import { runIdentity } from '../src/output/run-identity.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
-import { benchOptions } from './args.js';
+import { benchOptions, helpFromHeader } from './args.js';
 
 interface Config {
   name: string;
@@ -103,11 +103,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
 }
 
 async function parent(): Promise<void> {
-  if (args.includes('--help')) {
-    const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url).replace(/dist\/bench\/run\.js$/, 'bench/run.ts'), 'utf8');
-    console.log(text.split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
-    return;
-  }
+  helpFromHeader(args, import.meta.url);
   const model = path.resolve(opt('--model', path.join(PACKAGE_ROOT, 'bench/models/mobilesam-arch')));
   if (!existsSync(path.join(model, 'encoder.onnx'))) {
     console.error(`bench: ${model}/encoder.onnx not found; make the benchmark models first: /usr/bin/python3 scripts/bench-models/make_bench_models.py`);
