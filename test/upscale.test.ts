@@ -53,21 +53,30 @@ describe('upscalers', () => {
     { lowRes: 64, inputSize: 256, resizedH: 5, resizedW: 256, cropH: 2, cropW: 100 }, // panorama strip
   ];
 
-  it.each(geometries)('sparse equals full wherever a value can pass the floor (%j)', (g) => {
+  it.each(geometries)('sparse equals full wherever a value lies between floor and ceiling (%j)', (g) => {
     const full = new FullUpscaler(g);
     const sparse = new SparseUpscaler(g);
     const floor = -1;
+    const ceiling = 1;
     let skipped = 0;
     let computed = 0;
-    for (const [seed, bias] of [[1, 5], [2, -3], [3, 30], [4, -60], [5, 0.9]]) {
+    let inside = 0;
+    for (const [seed, bias] of [[1, 5], [2, -3], [3, 30], [4, -60], [5, 0.9], [6, 12]]) {
       const low = randomLowRes(g.lowRes, seed, bias);
       const fullValues = Float32Array.from(full.upscale(low, 0, floor).logits);
-      const b = sparse.upscale(low, 0, floor);
+      const b = sparse.upscale(low, 0, floor, ceiling);
       const wrong: string[] = [];
       for (let y = 0; y < g.cropH; y++) {
         for (let x = 0; x < g.cropW; x++) {
           const i = y * g.cropW + x;
-          if (x >= b.rowStart[y] && x < b.rowEnd[y]) {
+          if (x >= b.rowStart[y] && x < b.rowEnd[y] && b.logits[i] === Infinity) {
+            inside++;
+            if (!(fullValues[i] > ceiling)) wrong.push(`(${x},${y}) taken as inside but full is ${fullValues[i]}`);
+          } else if (x >= b.rowStart[y] && x < b.rowEnd[y] && b.logits[i] === -Infinity) {
+            // A gap between two live runs of the row.
+            skipped++;
+            if (!(fullValues[i] <= floor)) wrong.push(`(${x},${y}) skipped in a gap but full is ${fullValues[i]}`);
+          } else if (x >= b.rowStart[y] && x < b.rowEnd[y]) {
             computed++;
             if (!Object.is(b.logits[i], fullValues[i])) wrong.push(`(${x},${y}) ${b.logits[i]} != ${fullValues[i]}`);
           } else {
@@ -80,8 +89,9 @@ describe('upscalers', () => {
       }
       expect(wrong.slice(0, 5)).toEqual([]);
     }
-    // Both kinds of pixel occur, so the comparison covers both branches.
+    // Every kind of pixel occurs, so the comparison covers every branch.
     expect(skipped).toBeGreaterThan(0);
     expect(computed).toBeGreaterThan(0);
+    if (g.cropH >= 16) expect(inside).toBeGreaterThan(0); // the panorama strip misses the blobs
   });
 });

@@ -35,8 +35,9 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
   const { cropBox, imageH, imageW, upscaler } = frame;
   const { cropH, cropW, lowRes } = upscaler.geometry;
   const plane = lowRes * lowRes;
-  // Pixels that cannot exceed the lowest threshold in use need not be computed.
+  // Only pixels between the lowest and the highest threshold in use need exact values.
   const floor = MASK_THRESHOLD - s.stabilityScoreOffset;
+  const ceiling = MASK_THRESHOLD + s.stabilityScoreOffset;
   const imageBox = [0, 0, imageW, imageH];
   const kept: number[] = [];
   const out = new MaskData();
@@ -44,7 +45,7 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
   const stabilities: number[] = [];
   for (let i = 0; i < c.count; i++) {
     if (s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
-    const mask = upscaler.upscale(c.lowRes, i * plane, floor);
+    const mask = upscaler.upscale(c.lowRes, i * plane, floor, ceiling);
     const stability = stabilityScore(mask, cropW, MASK_THRESHOLD, s.stabilityScoreOffset);
     if (s.stabilityScoreThresh > 0 && !(stability >= s.stabilityScoreThresh)) continue;
     const box = thresholdedBox(mask, cropW, MASK_THRESHOLD);

@@ -4,6 +4,8 @@
  * the same logits as the reference (checked bit for bit against PyTorch in
  * test/golden.test.ts).
  */
+import { intersectionReach, runsAbove, unionReach, type Reach } from './runs.js';
+
 const f32 = Math.fround;
 
 export interface AxisWeights {
@@ -66,22 +68,6 @@ function resizeRowSegment(
   for (let x = from; x <= to; x++) out[outRow + x] = bilinearAt(src, r0, r1, h0, h1, xs, x);
 }
 
-/** As resizeRowSegment, for the listed output columns cols[kFrom..kTo). */
-function resizeRowColumns(
-  src: Float32Array, srcOffset: number, srcW: number,
-  ys: AxisWeights, xs: AxisWeights, y: number,
-  out: Float32Array, outRow: number, cols: Int32Array, kFrom: number, kTo: number,
-): void {
-  const r0 = srcOffset + ys.i0[y] * srcW;
-  const r1 = srcOffset + ys.i1[y] * srcW;
-  const h0 = ys.w0[y];
-  const h1 = ys.w1[y];
-  for (let k = kFrom; k < kTo; k++) {
-    const x = cols[k];
-    out[outRow + x] = bilinearAt(src, r0, r1, h0, h1, xs, x);
-  }
-}
-
 /** Geometry of the reference's mask post-processing for one crop. */
 export interface UpscaleGeometry {
   /** Side of the low-resolution logits (256 for SAM). */
@@ -100,6 +86,7 @@ export interface UpscaleGeometry {
  * An upscaled mask: crop-sized logits, row-major. Only columns
  * [rowStart[y], rowEnd[y]) of each row hold values; every other pixel is
  * -Infinity and is known to pass no threshold at or above the upscaler's floor.
+ * A value may be +Infinity where the exact one is known to exceed the ceiling.
  */
 export interface UpscaledMask {
   logits: Float32Array;
@@ -109,8 +96,12 @@ export interface UpscaledMask {
 
 export interface Upscaler {
   readonly geometry: UpscaleGeometry;
-  /** Upscales the low-res plane at `offset`; values that cannot exceed `floor` may be left out. */
-  upscale(lowResLogits: Float32Array, offset: number, floor: number): UpscaledMask;
+  /**
+   * Upscales the low-res plane at `offset`; values that cannot exceed `floor`
+   * may be left out (-Infinity), values certain to exceed `ceiling` may be
+   * given as +Infinity. Every threshold between the two sees the exact result.
+   */
+  upscale(lowResLogits: Float32Array, offset: number, floor: number, ceiling?: number): UpscaledMask;
 }
 
 abstract class UpscalerBase {
@@ -160,7 +151,7 @@ export class FullUpscaler extends UpscalerBase implements Upscaler {
 }
 
 /** For each source index j of an axis: the first and last outputs that read it or anything after / before it. */
-function reachOfSources(axis: AxisWeights, sources: number): { first: Int32Array; last: Int32Array } {
+function reachOfSources(axis: AxisWeights, sources: number): Reach {
   const n = axis.i0.length;
   const first = new Int32Array(sources).fill(n);
   const last = new Int32Array(sources).fill(-1);
@@ -172,19 +163,61 @@ function reachOfSources(axis: AxisWeights, sources: number): { first: Int32Array
   return { first, last };
 }
 
+/** For each source index j of an axis: the first output reading only sources >= j, and the last reading only sources <= j. */
+function innerReachOfSources(axis: AxisWeights, sources: number): Reach {
+  const n = axis.i0.length;
+  const first = new Int32Array(sources + 1).fill(n);
+  const last = new Int32Array(sources).fill(-1);
+  for (let d = n - 1; d >= 0; d--) first[axis.i0[d]] = d;
+  for (let j = sources - 1; j >= 0; j--) first[j] = Math.min(first[j], first[j + 1]);
+  for (let d = 0; d < n; d++) last[axis.i1[d]] = d;
+  for (let j = 1; j < sources; j++) last[j] = Math.max(last[j], last[j - 1]);
+  return { first, last };
+}
+
+/** Inside runs shorter than this are computed anyway: splitting the row would cost more than it saves. */
+const MIN_INSIDE_RUN = 16;
+
+/** A row's live runs (values that may exceed the floor) and inside runs (values certain to exceed the ceiling). */
+class RowRuns {
+  readonly live: Int32Array;
+  readonly inside: Int32Array;
+  nLive = 0;
+  nInside = 0;
+  row = -1;
+
+  constructor(width: number) {
+    this.live = new Int32Array(width + 2);
+    this.inside = new Int32Array(width + 2);
+  }
+}
+
 /**
  * The same values as FullUpscaler, computed only where they can matter: a
  * bilinear output is a convex combination of its sources, so it can exceed
- * `floor` only if one of its sources (nearly) does. Every output pixel whose
- * sources might is computed with the exact formula; the rest stay -Infinity.
+ * `floor` only if one of its sources (nearly) does, and is certain to exceed
+ * `ceiling` if all of them (clearly) do. Pixels in between are computed with
+ * the exact formula; those below stay -Infinity, those above become +Infinity.
+ * Runs of such columns are tracked per row through both resizes, so the work
+ * follows a mask's boundary, not its area or its bounding box.
  */
 export class SparseUpscaler extends UpscalerBase implements Upscaler {
-  private readonly stage1From: Int32Array;
-  private readonly stage1To: Int32Array;
-  private readonly lowMin: Int32Array;
-  private readonly lowMax: Int32Array;
-  private readonly firstReach: { first: Int32Array; last: Int32Array };
-  private readonly secondReach: { first: Int32Array; last: Int32Array };
+  private readonly L: number;
+  /** Per low-res row j, its runs at j * (L + 2), with counts. */
+  private readonly lowLive: Int32Array;
+  private readonly lowInside: Int32Array;
+  private readonly lowLiveCount: Int32Array;
+  private readonly lowInsideCount: Int32Array;
+  /** The two stage-1 rows an output row reads, cached between output rows. */
+  private readonly stage1Runs: [RowRuns, RowRuns];
+  private readonly outRuns: RowRuns;
+  private readonly firstReach: Reach;
+  private readonly secondReach: Reach;
+  private readonly firstInner: Reach;
+  private readonly secondInner: Reach;
+  /** stage1Stamp[i] === stamp when stage-1 pixel i holds this call's exact value. */
+  private readonly stage1Stamp: Int32Array;
+  private stamp = 0;
   private src: Float32Array = new Float32Array(0);
   private srcOffset = 0;
   /** Stage-1 columns the second resize reads, ascending. */
@@ -208,15 +241,21 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
       this.readColumnFrom[c] = k;
     }
     this.readColumnFrom[geometry.resizedW] = this.readColumns.length;
-    this.stage1From = new Int32Array(geometry.resizedH);
-    this.stage1To = new Int32Array(geometry.resizedH);
-    this.lowMin = new Int32Array(geometry.lowRes);
-    this.lowMax = new Int32Array(geometry.lowRes);
-    this.firstReach = reachOfSources(this.firstX, geometry.lowRes);
+    const L = (this.L = geometry.lowRes);
+    this.lowLive = new Int32Array(L * (L + 2));
+    this.lowInside = new Int32Array(L * (L + 2));
+    this.lowLiveCount = new Int32Array(L);
+    this.lowInsideCount = new Int32Array(L);
+    this.stage1Runs = [new RowRuns(geometry.resizedW), new RowRuns(geometry.resizedW)];
+    this.outRuns = new RowRuns(geometry.cropW);
+    this.firstReach = reachOfSources(this.firstX, L);
     this.secondReach = reachOfSources(this.secondX, geometry.resizedW);
+    this.firstInner = innerReachOfSources(this.firstX, L);
+    this.secondInner = innerReachOfSources(this.secondX, geometry.resizedW);
+    this.stage1Stamp = new Int32Array(geometry.resizedH * geometry.resizedW);
   }
 
-  upscale(lowResLogits: Float32Array, offset: number, floor: number): UpscaledMask {
+  upscale(lowResLogits: Float32Array, offset: number, floor: number, ceiling = Infinity): UpscaledMask {
     const g = this.geometry;
     const { logits, rowStart, rowEnd } = this.result;
     for (let y = 0; y < g.cropH; y++) {
@@ -226,79 +265,106 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
     }
     this.src = lowResLogits;
     this.srcOffset = offset;
-    this.stage1From.fill(1);
-    this.stage1To.fill(0);
-    // Float32 rounding can lift a convex combination a few ulps above its
-    // largest source; the margin keeps such sources in.
-    const live = floor - 1e-4 * (1 + Math.abs(floor));
-    const L = g.lowRes;
-    for (let j = 0; j < L; j++) {
-      let lo = L;
-      let hi = -1;
-      const row = offset + j * L;
-      for (let i = 0; i < L; i++) {
-        if (lowResLogits[row + i] > live) {
-          if (lo === L) lo = i;
-          hi = i;
-        }
-      }
-      this.lowMin[j] = lo;
-      this.lowMax[j] = hi;
+    if (++this.stamp === 0x7fffffff) {
+      this.stamp = 1;
+      this.stage1Stamp.fill(0);
     }
+    this.stage1Runs[0].row = -1;
+    this.stage1Runs[1].row = -1;
+    // Float32 rounding can move a convex combination a few ulps beyond its
+    // extreme sources; the margins keep such sources in play.
+    const live = floor - 1e-4 * (1 + Math.abs(floor));
+    const sure = ceiling + 1e-4 * (1 + Math.abs(ceiling));
+    const L = this.L;
+    for (let j = 0; j < L; j++) {
+      this.lowLiveCount[j] = runsAbove(lowResLogits, offset + j * L, L, live, this.lowLive, j * (L + 2));
+      this.lowInsideCount[j] = runsAbove(lowResLogits, offset + j * L, L, sure, this.lowInside, j * (L + 2));
+    }
+    const out = this.outRuns;
     for (let y = 0; y < g.cropH; y++) {
       const a = this.secondY.i0[y];
       const b = this.secondY.i1[y];
-      const spanA = this.liveStage1Span(a);
-      const spanB = this.liveStage1Span(b);
-      const c0 = Math.min(spanA[0], spanB[0]);
-      const c1 = Math.max(spanA[1], spanB[1]);
-      if (c0 > c1) continue;
-      const x0 = this.secondReach.first[c0];
-      const x1 = this.secondReach.last[c1];
-      if (x0 > x1) continue;
-      const need0 = this.secondX.i0[x0];
-      const need1 = this.secondX.i1[x1];
-      this.ensureStage1(a, need0, need1);
-      this.ensureStage1(b, need0, need1);
-      resizeRowSegment(this.stage1, 0, g.resizedW, this.secondY, this.secondX, y, logits, y * g.cropW, x0, x1);
-      rowStart[y] = x0;
-      rowEnd[y] = x1 + 1;
+      const ra = this.stage1RowRuns(a, b);
+      const rb = this.stage1RowRuns(b, a);
+      out.nLive = unionReach(ra.live, 0, ra.nLive, rb.live, 0, rb.nLive, this.secondReach, out.live);
+      if (out.nLive === 0) continue;
+      out.nInside = intersectionReach(ra.inside, 0, ra.nInside, rb.inside, 0, rb.nInside, this.secondInner, out.inside);
+      this.computeRow(y, a, b);
+      rowStart[y] = out.live[0];
+      rowEnd[y] = out.live[2 * out.nLive - 1] + 1;
     }
     return this.result;
   }
 
-  /** Stage-1 columns of row r that might be live: [from, to], empty when from > to. */
-  private liveStage1Span(r: number): [number, number] {
-    const j0 = this.firstY.i0[r];
-    const j1 = this.firstY.i1[r];
-    const lo = Math.min(this.lowMin[j0], this.lowMin[j1]);
-    const hi = Math.max(this.lowMax[j0], this.lowMax[j1]);
-    if (lo > hi) return [1, 0];
-    return [this.firstReach.first[lo], this.firstReach.last[hi]];
+  /** Computes output row y's live runs, filling long inside runs with +Infinity instead. */
+  private computeRow(y: number, a: number, b: number): void {
+    const { live, inside, nLive, nInside } = this.outRuns;
+    const row = y * this.geometry.cropW;
+    let k = 0;
+    for (let r = 0; r < nLive; r++) {
+      let pos = live[2 * r];
+      const end = live[2 * r + 1];
+      while (k < nInside && inside[2 * k + 1] < pos) k++;
+      while (k < nInside && inside[2 * k] <= end) {
+        const from = Math.max(inside[2 * k], pos);
+        const to = Math.min(inside[2 * k + 1], end);
+        if (to - from + 1 >= MIN_INSIDE_RUN) {
+          this.computeSegment(y, a, b, pos, from - 1);
+          this.result.logits.fill(Infinity, row + from, row + to + 1);
+          pos = to + 1;
+        }
+        if (inside[2 * k + 1] > end) break;
+        k++;
+      }
+      this.computeSegment(y, a, b, pos, end);
+    }
   }
 
-  /** Makes columns [from, to] of stage-1 row r hold their exact values. */
+  /** The runs of stage-1 row r, kept in the cache slot that does not hold row `keep`. */
+  private stage1RowRuns(r: number, keep: number): RowRuns {
+    const [s0, s1] = this.stage1Runs;
+    if (s0.row === r) return s0;
+    if (s1.row === r) return s1;
+    const slot = s0.row === keep && keep !== r ? s1 : s0;
+    const L = this.L;
+    const j0 = this.firstY.i0[r];
+    const j1 = this.firstY.i1[r];
+    slot.nLive = unionReach(this.lowLive, j0 * (L + 2), this.lowLiveCount[j0], this.lowLive, j1 * (L + 2), this.lowLiveCount[j1], this.firstReach, slot.live);
+    slot.nInside = intersectionReach(this.lowInside, j0 * (L + 2), this.lowInsideCount[j0], this.lowInside, j1 * (L + 2), this.lowInsideCount[j1], this.firstInner, slot.inside);
+    slot.row = r;
+    return slot;
+  }
+
+  /** Exact values of output columns [x0, x1] of row y, whose sources are stage-1 rows a and b. */
+  private computeSegment(y: number, a: number, b: number, x0: number, x1: number): void {
+    if (x0 > x1) return;
+    const g = this.geometry;
+    const need0 = this.secondX.i0[x0];
+    const need1 = this.secondX.i1[x1];
+    this.ensureStage1(a, need0, need1);
+    if (b !== a) this.ensureStage1(b, need0, need1);
+    resizeRowSegment(this.stage1, 0, g.resizedW, this.secondY, this.secondX, y, this.result.logits, y * g.cropW, x0, x1);
+  }
+
+  /** Makes the read columns in [from, to] of stage-1 row r hold their exact values. */
   private ensureStage1(r: number, from: number, to: number): void {
     const g = this.geometry;
-    const have0 = this.stage1From[r];
-    const have1 = this.stage1To[r];
     const row = r * g.resizedW;
+    const stamps = this.stage1Stamp;
+    const stamp = this.stamp;
+    const src = this.src;
+    const xs = this.firstX;
+    const r0 = this.srcOffset + this.firstY.i0[r] * g.lowRes;
+    const r1 = this.srcOffset + this.firstY.i1[r] * g.lowRes;
+    const h0 = this.firstY.w0[r];
+    const h1 = this.firstY.w1[r];
+    const cols = this.readColumns;
     // Only the columns the second resize reads: when it shrinks, most are skipped.
-    const compute = (c0: number, c1: number) => {
-      if (c0 <= c1) {
-        resizeRowColumns(this.src, this.srcOffset, g.lowRes, this.firstY, this.firstX, r, this.stage1, row,
-          this.readColumns, this.readColumnFrom[c0], this.readColumnFrom[c1 + 1]);
-      }
-    };
-    if (have0 > have1) {
-      compute(from, to);
-      this.stage1From[r] = from;
-      this.stage1To[r] = to;
-      return;
+    for (let k = this.readColumnFrom[from], end = this.readColumnFrom[to + 1]; k < end; k++) {
+      const c = cols[k];
+      if (stamps[row + c] === stamp) continue;
+      stamps[row + c] = stamp;
+      this.stage1[row + c] = bilinearAt(src, r0, r1, h0, h1, xs, c);
     }
-    compute(from, have0 - 1);
-    compute(have1 + 1, to);
-    this.stage1From[r] = Math.min(from, have0);
-    this.stage1To[r] = Math.max(to, have1);
   }
 }
