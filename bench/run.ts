@@ -19,7 +19,8 @@
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
  *   --configs a,b,...       from: base, jobs2, threads1, batched, full-upscale, ort-basic,
- *                           ort-extended, ort-disabled, mem-pattern (default base,jobs2,batched)
+ *                           ort-extended, ort-disabled, mem-pattern, workers1, workers2
+ *                           (post-processing on 1 or 2 worker threads) (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { runIdentity } from '../src/output/run-identity.js';
+import { PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -44,6 +46,8 @@ interface Config {
   upscale?: 'sparse' | 'full';
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   memPattern?: boolean;
+  /** Post-processing worker threads (0: on the main thread). */
+  workers?: number;
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -56,6 +60,8 @@ const CONFIGS: Record<string, Config> = {
   'ort-extended': { name: 'ort-extended', jobs: 1, optimization: 'extended' },
   'ort-disabled': { name: 'ort-disabled', jobs: 1, optimization: 'disabled' },
   'mem-pattern': { name: 'mem-pattern', jobs: 1, memPattern: true },
+  workers1: { name: 'workers1', jobs: 1, workers: 1 },
+  workers2: { name: 'workers2', jobs: 1, workers: 2 },
 };
 
 interface ChildJob {
@@ -89,15 +95,17 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
+  const pool = config.workers ? new PostprocessPool(config.workers) : undefined;
   const t = performance.now();
   const summary = await runDataset({
     sources: { paths: job.images }, outDir: out, model, settings, jobs: config.jobs,
-    identity: await runIdentity(files, settings, 'json'), generate: { upscale: config.upscale ?? 'sparse' },
+    identity: await runIdentity(files, settings, 'json'), generate: { upscale: config.upscale ?? 'sparse', processor: pool },
     onEvent: (e) => {
       if (e.event === 'image_done') for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k] += e.timings[k];
     },
   });
   const wall = (performance.now() - t) / 1000;
+  await pool?.close();
   await model.release();
   return { config: config.name, images: summary.written, masks: summary.masks, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
 }

@@ -78,6 +78,7 @@ describe('usage errors: one line, exit 2', () => {
     [['--min-mask-region-area', '2.5'], 'sam-amg: Expected non-negative integer for --min-mask-region-area but received 2.5 of type string'],
     [['--crop-overlap-ratio', '1'], 'sam-amg: Expected number in [0, 1) for --crop-overlap-ratio but received 1 of type string'],
     [['--threads', '0'], 'sam-amg: Expected integer in [1, 1024] for --threads but received 0 of type string'],
+    [['--postprocess-workers', '-1'], 'sam-amg: Expected integer in [0, 256] for --postprocess-workers but received -1 of type string'],
   ])('%j', async (flags, message) => {
     const res = await runCli([img, '--out', tempDir(), '--model', TINY, ...flags]);
     expect(res.code).toBe(2);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
+import { PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { SHARED_IMAGES, TINY_BATCHED } from './helpers.js';
 
 describe('sparse and full (reference) upscaling on the SAM example photos', () => {
@@ -20,5 +21,19 @@ describe('sparse and full (reference) upscaling on the SAM example photos', () =
     const full = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'full' }));
     expect(JSON.parse(sparse).length).toBeGreaterThan(10);
     expect(sparse).toBe(full);
+  });
+
+  it('give the same records when post-processing runs on worker threads, with batches in flight', async () => {
+    const image = await decodeImage(path.join(SHARED_IMAGES, 'dogs.jpg'));
+    const settings = { pointsPerSide: 16, pointsPerBatch: 16, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
+    const inline = JSON.stringify(await generateMasks(image, model, settings));
+    const pool = new PostprocessPool(2);
+    try {
+      const pooled = JSON.stringify(await generateMasks(image, model, settings, { processor: pool, batchesInFlight: 3 }));
+      expect(JSON.parse(pooled).length).toBeGreaterThan(10);
+      expect(pooled).toBe(inline);
+    } finally {
+      await pool.close();
+    }
   });
 });

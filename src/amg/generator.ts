@@ -1,13 +1,12 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import { cropImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
-import { processBatch, type CropFrame } from './batch.js';
+import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
 import { buildLayerPointGrids, generateCropBoxes, type CropBox } from './geometry.js';
 import { MaskData } from './mask-data.js';
 import { finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
 import type { PromptModel } from './prompt-model.js';
 import { toRecords, type MaskRecord } from './records.js';
-import { FullUpscaler, SparseUpscaler, type UpscaleGeometry } from './upscale.js';
 
 /** Multimask outputs per prompt (mask tokens 1..3). */
 export const MASKS_PER_PROMPT = 3;
@@ -39,6 +38,14 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Seconds spent per stage are added here. */
   timings?: StageTimings;
+  /**
+   * Where decoder batches are post-processed (default: inline, on this
+   * thread). With a worker pool, up to `batchesInFlight` batches are
+   * processed while the next decoder calls run.
+   */
+  processor?: BatchProcessor;
+  /** Batches handed to the processor and not yet finished before decoding waits (default 2). */
+  batchesInFlight?: number;
 }
 
 /** Seconds per stage of mask generation. */
@@ -47,7 +54,7 @@ export interface StageTimings {
   encode: number;
   /** Mask decoder calls. */
   decode: number;
-  /** Upscaling, filters, RLE, NMS, small-region cleanup. */
+  /** Upscaling, filters, RLE, NMS, small-region cleanup: the time the generator spent on it or waited for it. */
   postprocess: number;
 }
 
@@ -66,7 +73,8 @@ export async function generateMaskData(
   const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
   const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
   const perCrop: MaskData[] = [];
-  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, options));
+  const processor = options.processor ?? new InlineBatchProcessor();
+  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, options));
   const started = now();
   let data = MaskData.cat(perCrop);
   if (crops.length > 1) data = mergeCrops(data, s.cropNmsThresh);
@@ -83,6 +91,7 @@ async function processCrop(
   grid: Float64Array,
   model: PromptModel,
   s: AmgSettings,
+  processor: BatchProcessor,
   options: GenerateOptions,
 ): Promise<MaskData> {
   const t = options.timings ?? emptyTimings();
@@ -92,19 +101,31 @@ async function processCrop(
   const { width: w, height: h } = pixels;
   const embedding = await model.embed(pixels);
   t.encode += now() - started;
-  const frame: CropFrame = {
+  const frame: BatchFrame = {
     cropBox: crop.box,
     imageH: image.height,
     imageW: image.width,
-    upscaler: makeUpscaler({
+    geometry: {
       lowRes: model.lowResSize, inputSize: embedding.maskFrame,
       resizedH: embedding.maskHeight, resizedW: embedding.maskWidth, cropH: h, cropW: w,
-    }, options),
+    },
+    upscale: options.upscale ?? 'sparse',
   };
+  const inFlight = options.batchesInFlight ?? 2;
   const nPoints = grid.length / 2;
   const scaleX = embedding.pointScaleX;
   const scaleY = embedding.pointScaleY;
-  const batches: MaskData[] = [];
+  const batches: (MaskData | Promise<MaskData>)[] = [];
+  let settled = 0;
+  // Waits for batch results in order until at most `keep` are unfinished.
+  const drain = async (keep: number) => {
+    started = now();
+    while (batches.length - settled > keep) {
+      batches[settled] = await batches[settled];
+      settled++;
+    }
+    t.postprocess += now() - started;
+  };
   for (let first = 0; first < nPoints; first += s.pointsPerBatch) {
     const count = Math.min(s.pointsPerBatch, nPoints - first);
     const points = new Float64Array(count * 2);
@@ -122,22 +143,23 @@ async function processCrop(
     const decoded = await model.decode(embedding, prompts, count);
     t.decode += now() - started;
     started = now();
-    batches.push(processBatch({
+    const result = processor.process({
       count: count * MASKS_PER_PROMPT,
       lowRes: decoded.lowRes,
       iouPreds: decoded.iouPreds,
       points: repeatEach(points, MASKS_PER_PROMPT),
-    }, frame, s));
+    }, frame, s);
+    // A batch may fail before its turn to be awaited; that is reported when it is awaited, not as unhandled.
+    if (result instanceof Promise) result.catch(() => {});
+    batches.push(result);
     t.postprocess += now() - started;
+    await drain(inFlight);
   }
+  await drain(0);
   started = now();
-  const result = finishCrop(MaskData.cat(batches), crop.box, s.boxNmsThresh);
+  const result = finishCrop(MaskData.cat(batches as MaskData[]), crop.box, s.boxNmsThresh);
   t.postprocess += now() - started;
   return result;
-}
-
-function makeUpscaler(geometry: UpscaleGeometry, options: GenerateOptions) {
-  return options.upscale === 'full' ? new FullUpscaler(geometry) : new SparseUpscaler(geometry);
 }
 
 /** numpy's `repeat(times, axis=0)` on (x, y) rows. */

@@ -2,6 +2,7 @@ import { ModelError } from '../model/model-error.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
 import { runIdentity, type OutputFormat } from '../output/run-identity.js';
+import { PostprocessPool } from '../runner/postprocess-pool.js';
 import { runDataset } from '../runner/run-dataset.js';
 import { parseShard } from '../runner/shard.js';
 import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
@@ -17,6 +18,7 @@ export interface RunCliOptions {
   decoder?: string;
   preset: string;
   threads?: string;
+  postprocessWorkers: string;
   jobs: string;
   list?: string[];
   root?: string;
@@ -60,6 +62,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const settings = resolveSettings(raw, o.preset, 'flags');
   const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
+  const workers = checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
@@ -69,6 +72,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const model = await SamOnnxModel.load(files, { threads });
   const identity = await runIdentity(files, settings, o.format as OutputFormat);
   const reporter = chooseReporter(o, interval);
+  const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -88,6 +92,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
       shard,
       overwrite: o.overwrite,
       signal: controller.signal,
+      generate: { processor: pool },
       onEvent: (e) => {
         reporter.onEvent(e);
         if (e.event === 'image_failed') reporter.note(`sam-amg: ${e.path}: ${e.reason}`);
@@ -105,6 +110,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
   } finally {
+    await pool?.close();
     reporter.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -34,7 +34,7 @@ export interface DatasetRunOptions {
   /** Stops the run: no new image starts, images being generated are dropped, writes under way finish. */
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
-  generate?: Pick<GenerateOptions, 'upscale'>;
+  generate?: Pick<GenerateOptions, 'upscale' | 'processor'>;
 }
 
 export interface ImageFailure {

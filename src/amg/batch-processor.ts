@@ -1,0 +1,75 @@
+import type { AmgSettings } from '../settings/settings.js';
+import { processBatch, type Candidates } from './batch.js';
+import type { BoxXyxy } from './geometry.js';
+import { MaskData } from './mask-data.js';
+import { FullUpscaler, SparseUpscaler, type UpscaleGeometry, type Upscaler } from './upscale.js';
+
+/** Where a batch's masks sit, as plain data (it may cross to a worker thread). */
+export interface BatchFrame {
+  cropBox: BoxXyxy;
+  imageH: number;
+  imageW: number;
+  geometry: UpscaleGeometry;
+  upscale: 'sparse' | 'full';
+}
+
+/**
+ * Turns decoder output into filtered, RLE-encoded candidates. The generator
+ * hands every batch to one, in order, and may have several in flight.
+ */
+export interface BatchProcessor {
+  process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData | Promise<MaskData>;
+}
+
+const CACHED_UPSCALERS = 8;
+
+/** Processes batches on the calling thread, reusing an upscaler per crop geometry. */
+export class InlineBatchProcessor implements BatchProcessor {
+  private readonly upscalers = new Map<string, Upscaler>();
+
+  process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData {
+    const { cropBox, imageH, imageW } = frame;
+    return processBatch(candidates, { cropBox, imageH, imageW, upscaler: this.upscalerFor(frame) }, settings);
+  }
+
+  private upscalerFor(frame: BatchFrame): Upscaler {
+    const g = frame.geometry;
+    const key = `${frame.upscale} ${g.lowRes} ${g.inputSize} ${g.resizedH} ${g.resizedW} ${g.cropH} ${g.cropW}`;
+    let upscaler = this.upscalers.get(key);
+    if (!upscaler) {
+      // A crop layer has a few sizes only; the oldest goes once more are in use.
+      if (this.upscalers.size >= CACHED_UPSCALERS) this.upscalers.delete(this.upscalers.keys().next().value!);
+      upscaler = frame.upscale === 'full' ? new FullUpscaler(g) : new SparseUpscaler(g);
+      this.upscalers.set(key, upscaler);
+    }
+    return upscaler;
+  }
+}
+
+/** MaskData as transferable parts: every typed array's buffer can move without a copy. */
+export interface MaskDataParts {
+  sizes: [number, number][];
+  counts: Uint32Array[];
+  boxes: Int32Array;
+  iouPreds: Float32Array;
+  stability: Float32Array;
+  points: Float64Array;
+  cropBoxes: Int32Array;
+}
+
+export function toParts(d: MaskData): MaskDataParts {
+  return {
+    sizes: d.rles.map((r) => r.size), counts: d.rles.map((r) => r.counts),
+    boxes: d.boxes, iouPreds: d.iouPreds, stability: d.stability, points: d.points, cropBoxes: d.cropBoxes,
+  };
+}
+
+export function fromParts(p: MaskDataParts): MaskData {
+  return new MaskData(p.sizes.map((size, k) => ({ size, counts: p.counts[k] })),
+    p.boxes as Int32Array<ArrayBuffer>, p.iouPreds as Float32Array<ArrayBuffer>, p.stability as Float32Array<ArrayBuffer>,
+    p.points as Float64Array<ArrayBuffer>, p.cropBoxes as Int32Array<ArrayBuffer>);
+}
+
+export function transferablesOf(p: MaskDataParts): ArrayBuffer[] {
+  return [...p.counts, p.boxes, p.iouPreds, p.stability, p.points, p.cropBoxes].map((a) => a.buffer as ArrayBuffer);
+}
