@@ -18,7 +18,8 @@
  *   --points-per-side N     grid (default 16)
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
- *   --configs a,b,...       from: base, jobs2, threads1, batched, full-upscale, ort-basic,
+ *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
+ *                           batch16, batch4, batch1 (the batched decoder, 16/4/1 a call), full-upscale, ort-basic,
  *                           ort-extended, ort-disabled, mem-pattern, workers1, workers2
  *                           (post-processing on 1 or 2 worker threads) (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
@@ -43,6 +44,8 @@ interface Config {
   jobs: number;
   threads?: number;
   batched?: boolean;
+  /** Prompts per call of a decoder with a dynamic prompt axis. */
+  promptsPerCall?: number;
   upscale?: 'sparse' | 'full';
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   memPattern?: boolean;
@@ -54,7 +57,10 @@ const CONFIGS: Record<string, Config> = {
   base: { name: 'base', jobs: 1 },
   jobs2: { name: 'jobs2', jobs: 2, threads: 1 },
   threads1: { name: 'threads1', jobs: 1, threads: 1 },
-  batched: { name: 'batched', jobs: 1, batched: true },
+  batched: { name: 'batched', jobs: 1, batched: true, promptsPerCall: 64 },
+  batch16: { name: 'batch16', jobs: 1, batched: true, promptsPerCall: 16 },
+  batch4: { name: 'batch4', jobs: 1, batched: true, promptsPerCall: 4 },
+  batch1: { name: 'batch1', jobs: 1, batched: true, promptsPerCall: 1 },
   'full-upscale': { name: 'full-upscale', jobs: 1, upscale: 'full' },
   'ort-basic': { name: 'ort-basic', jobs: 1, optimization: 'basic' },
   'ort-extended': { name: 'ort-extended', jobs: 1, optimization: 'extended' },
@@ -91,6 +97,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   };
   const model = await SamOnnxModel.load(files, {
     threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
+    promptsPerCall: config.promptsPerCall,
   });
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));

@@ -28,7 +28,7 @@ const files = [
   ...readdirSync(imageDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).map((f) => path.join(imageDir, f)),
   path.join(root, 'fixtures/demo/shapes.png'),
 ];
-const model = await SamOnnxModel.loadDir(path.join(root, 'fixtures/models/tiny-batched'));
+const model = await SamOnnxModel.loadDir(path.join(root, 'fixtures/models/tiny-batched'), { promptsPerCall: 64 });
 const rows: string[] = [];
 let totalSparse = 0;
 let totalFull = 0;

@@ -32,7 +32,8 @@ const cases: [string, FamilyId, number][] = [
 describe.each(cases)('the %s form', (dir, family, perCall) => {
   let model: SamOnnxModel;
   beforeAll(async () => {
-    model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models', dir));
+    // Several prompts a call where the graph allows, so the batched feeds are exercised too.
+    model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models', dir), { promptsPerCall: 16 });
   });
   afterAll(async () => {
     await model.release();

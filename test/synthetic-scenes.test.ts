@@ -25,7 +25,7 @@ describe('AMG on flat-coloured shapes with the tiny model', () => {
   let model: SamOnnxModel;
   const image = paintScene(W, H, background, shapes);
   beforeAll(async () => {
-    model = await SamOnnxModel.loadDir(TINY_BATCHED);
+    model = await SamOnnxModel.loadDir(TINY_BATCHED, { promptsPerCall: 64 });
   });
   afterAll(async () => {
     await model.release();

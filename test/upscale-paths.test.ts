@@ -9,7 +9,7 @@ import { SHARED_IMAGES, TINY_BATCHED } from './helpers.js';
 describe('sparse and full (reference) upscaling on the SAM example photos', () => {
   let model: SamOnnxModel;
   beforeAll(async () => {
-    model = await SamOnnxModel.loadDir(TINY_BATCHED);
+    model = await SamOnnxModel.loadDir(TINY_BATCHED, { promptsPerCall: 64 });
   });
   afterAll(() => model.release());
 

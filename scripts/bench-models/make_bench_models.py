@@ -1,364 +1,31 @@
 #!/usr/bin/python3
 """Benchmark models with the real cost of SAM-family networks.
 
-Seeded random weights in the architectures of SAM's mask decoder and of two
-real image encoders (SAM ViT-B, MobileSAM's TinyViT-5M), exported to ONNX with
-the official decoder export's I/O contract, so sam-amg can be timed as users
-will run it. The masks mean nothing; the arithmetic is the real amount.
+Seeded random weights in the architectures of SAM's mask decoder and of the
+registry's image encoders (SAM ViT-B/L/H, MobileSAM's TinyViT-5M; in
+families.py EfficientSAM-Ti, EdgeSAM, EfficientViT-SAM-L0, SAM 2.1 tiny with
+their decoders), exported to ONNX in each family's I/O contract, so sam-amg
+can be timed as users will run it. The masks mean nothing; the arithmetic is
+the real amount. Layers live in layers.py.
 
 Run with Debian's PyTorch (apt-get install python3-torch; nothing is
 downloaded):
 
-    /usr/bin/python3 scripts/bench-models/make_bench_models.py [--out bench/models] [--only decoder,tinyvit,vitb]
+    /usr/bin/python3 scripts/bench-models/make_bench_models.py [--out bench/models] [--only decoder,tinyvit,vitb,vitl,vith,efficientsam,edgesam,efficientvit,sam2]
 
-Writes <out>/<model>/{encoder,decoder}.onnx (not committed: hundreds of MB),
+Writes <out>/<model>/{encoder,decoder}.onnx (not committed: up to 2.5 GB each),
 <out>/decoder-batched/decoder.onnx (dynamic prompt axis) and <out>/summary.json
 with each network's parameter count and GMAC per call (counted here, by layer).
 """
 import argparse
 import json
-import math
 import os
+import shutil
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-MACS = [0]  # multiply-accumulates counted during one traced call
-
-
-def count(n):
-    MACS[0] += int(n)
-
-
-class Linear(nn.Linear):
-    def forward(self, x):
-        count(x.numel() // x.shape[-1] * self.in_features * self.out_features)
-        return super().forward(x)
-
-
-class Conv2d(nn.Conv2d):
-    def forward(self, x):
-        y = super().forward(x)
-        k = self.kernel_size[0] * self.kernel_size[1] * self.in_channels // self.groups
-        count(y.numel() * k)
-        return y
-
-
-class ConvTranspose2d(nn.ConvTranspose2d):
-    def forward(self, x):
-        y = super().forward(x)
-        count(x.numel() * self.out_channels * self.kernel_size[0] * self.kernel_size[1])
-        return y
-
-
-class LayerNorm2d(nn.Module):
-    def __init__(self, c, eps=1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(c))
-        self.bias = nn.Parameter(torch.zeros(c))
-        self.eps = eps
-
-    def forward(self, x):
-        u = x.mean(1, keepdim=True)
-        s = (x - u).pow(2).mean(1, keepdim=True)
-        return self.weight[:, None, None] * ((x - u) / torch.sqrt(s + self.eps)) + self.bias[:, None, None]
-
-
-class MLP(nn.Module):
-    def __init__(self, dims, act=nn.ReLU, sigmoid=False):
-        super().__init__()
-        self.layers = nn.ModuleList(Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-        self.act = act()
-
-    def forward(self, x):
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = self.act(x)
-        return x
-
-
-# ---------------------------------------------------------------- mask decoder
-
-class Attention(nn.Module):
-    """Multi-head attention with an optional smaller internal width (SAM's downsample_rate)."""
-
-    def __init__(self, dim, heads, downsample=1):
-        super().__init__()
-        self.inner = dim // downsample
-        self.heads = heads
-        self.q, self.k, self.v = Linear(dim, self.inner), Linear(dim, self.inner), Linear(dim, self.inner)
-        self.out = Linear(self.inner, dim)
-
-    def split(self, x):
-        b, n, c = x.shape
-        return x.reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
-
-    def forward(self, q, k, v):
-        q, k, v = self.split(self.q(q)), self.split(self.k(k)), self.split(self.v(v))
-        d = q.shape[-1]
-        count(q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] * d * 2)  # q·kᵀ and attn·v
-        attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1)
-        x = (attn @ v).transpose(1, 2)
-        return self.out(x.reshape(x.shape[0], x.shape[1], self.inner))
-
-
-class TwoWayBlock(nn.Module):
-    def __init__(self, dim=256, heads=8, mlp=2048, skip_first_pe=False):
-        super().__init__()
-        self.self_attn = Attention(dim, heads)
-        self.cross_t2i = Attention(dim, heads, 2)
-        self.cross_i2t = Attention(dim, heads, 2)
-        self.mlp = MLP([dim, mlp, dim])
-        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(4))
-        self.skip_first_pe = skip_first_pe
-
-    def forward(self, queries, keys, query_pe, key_pe):
-        if self.skip_first_pe:
-            queries = self.self_attn(queries, queries, queries)
-        else:
-            q = queries + query_pe
-            queries = queries + self.self_attn(q, q, queries)
-        queries = self.norms[0](queries)
-        queries = self.norms[1](queries + self.cross_t2i(queries + query_pe, keys + key_pe, keys))
-        queries = self.norms[2](queries + self.mlp(queries))
-        keys = self.norms[3](keys + self.cross_i2t(keys + key_pe, queries + query_pe, queries))
-        return queries, keys
-
-
-class MaskDecoderOnnx(nn.Module):
-    """Prompt encoder + two-way transformer + mask/IoU heads, fed like the official decoder export."""
-
-    def __init__(self, dim=256, tokens=4, image_size=1024, embed_size=64):
-        super().__init__()
-        self.dim, self.tokens, self.image_size, self.embed_size = dim, tokens, image_size, embed_size
-        self.register_buffer('gaussian', torch.randn(2, dim // 2))
-        self.point_embeddings = nn.Parameter(torch.randn(4, dim))
-        self.not_a_point = nn.Parameter(torch.randn(dim))
-        self.no_mask = nn.Parameter(torch.randn(dim))
-        self.mask_downscale = nn.Sequential(Conv2d(1, 4, 2, 2), LayerNorm2d(4), nn.GELU(), Conv2d(4, 16, 2, 2), LayerNorm2d(16), nn.GELU(), Conv2d(16, dim, 1))
-        self.iou_token = nn.Parameter(torch.randn(1, dim))
-        self.mask_tokens = nn.Parameter(torch.randn(tokens, dim))
-        self.blocks = nn.ModuleList([TwoWayBlock(dim, skip_first_pe=True), TwoWayBlock(dim)])
-        self.final_attn = Attention(dim, 8, 2)
-        self.final_norm = nn.LayerNorm(dim)
-        self.upscale = nn.Sequential(ConvTranspose2d(dim, dim // 4, 2, 2), LayerNorm2d(dim // 4), nn.GELU(), ConvTranspose2d(dim // 4, dim // 8, 2, 2), nn.GELU())
-        self.hyper = nn.ModuleList(MLP([dim, dim, dim, dim // 8]) for _ in range(tokens))
-        self.iou_head = MLP([dim, 256, 256, tokens])
-
-    def pe(self, xy01):
-        x = (2 * xy01 - 1) @ self.gaussian * (2 * math.pi)
-        return torch.cat([torch.sin(x), torch.cos(x)], dim=-1)
-
-    def forward(self, image_embeddings, point_coords, point_labels, mask_input, has_mask_input, orig_im_size):
-        b = point_coords.shape[0]
-        # Sparse prompts: positional encoding of each point plus the embedding of its label.
-        sparse = self.pe((point_coords + 0.5) / self.image_size)
-        lab = point_labels.unsqueeze(-1)
-        sparse = sparse * (lab != -1) + self.not_a_point * (lab == -1)
-        for i in range(4):
-            sparse = sparse + self.point_embeddings[i] * (lab == i)
-        # Dense prompt: the mask input, or the no-mask embedding.
-        has = has_mask_input.reshape(-1, 1, 1, 1)
-        dense = has * self.mask_downscale(mask_input) + (1 - has) * self.no_mask.reshape(1, -1, 1, 1)
-        grid = (torch.arange(self.embed_size, dtype=torch.float32) + 0.5) / self.embed_size
-        yy, xx = torch.meshgrid(grid, grid, indexing='ij')
-        image_pe = self.pe(torch.stack([xx, yy], dim=-1)).permute(2, 0, 1).unsqueeze(0)
-
-        tokens = torch.cat([self.iou_token, self.mask_tokens], 0).unsqueeze(0).expand(b, -1, -1)
-        tokens = torch.cat([tokens, sparse], 1)
-        src = image_embeddings.expand(b, -1, -1, -1) + dense
-        hw = self.embed_size * self.embed_size
-        keys = src.flatten(2).transpose(1, 2)
-        key_pe = image_pe.flatten(2).transpose(1, 2).expand(b, -1, -1)
-        queries = tokens
-        for block in self.blocks:
-            queries, keys = block(queries, keys, tokens, key_pe)
-        queries = self.final_norm(queries + self.final_attn(queries + tokens, keys + key_pe, keys))
-        iou_out, mask_out = queries[:, 0], queries[:, 1:1 + self.tokens]
-        up = self.upscale(keys.transpose(1, 2).reshape(b, self.dim, self.embed_size, self.embed_size))
-        hyper = torch.stack([self.hyper[i](mask_out[:, i]) for i in range(self.tokens)], 1)
-        count(b * self.tokens * hyper.shape[-1] * up.shape[-1] * up.shape[-2])
-        low_res = (hyper @ up.flatten(2)).reshape(b, self.tokens, up.shape[-2], up.shape[-1])
-        iou = self.iou_head(iou_out)
-        # Like the official export, the graph also upscales to the 1024 frame (sam-amg reads low_res_masks);
-        # orig_im_size must take part, or the exporter drops the input the contract requires.
-        keep = (orig_im_size[0] * 0 + 1).reshape(1, 1, 1, 1)
-        masks = F.interpolate(low_res, scale_factor=4, mode='bilinear', align_corners=False) * keep
-        return masks, iou, low_res
-
-
-# ---------------------------------------------------------------- ViT-B image encoder
-
-def rel_pos(size_q, size_k, table):
-    coords = torch.arange(size_q)[:, None] - torch.arange(size_k)[None, :] + (size_k - 1)
-    return table[coords.long()]
-
-
-class VitAttention(nn.Module):
-    def __init__(self, dim, heads, size):
-        super().__init__()
-        self.heads = heads
-        self.qkv = Linear(dim, dim * 3)
-        self.proj = Linear(dim, dim)
-        hd = dim // heads
-        self.rel_h = nn.Parameter(torch.randn(2 * size - 1, hd) * 0.02)
-        self.rel_w = nn.Parameter(torch.randn(2 * size - 1, hd) * 0.02)
-
-    def forward(self, x):
-        b, h, w, c = x.shape
-        qkv = self.qkv(x).reshape(b, h * w, 3, self.heads, -1).permute(2, 0, 3, 1, 4).reshape(3, b * self.heads, h * w, -1)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        d = q.shape[-1]
-        count(b * self.heads * (h * w) * (h * w) * d * 2)
-        attn = (q * d ** -0.5) @ k.transpose(-2, -1)
-        # Decomposed relative positions, as SAM's image encoder adds them.
-        rq = q.reshape(b * self.heads, h, w, d)
-        rh = torch.einsum('bhwc,hkc->bhwk', rq, rel_pos(h, h, self.rel_h))
-        rw = torch.einsum('bhwc,wkc->bhwk', rq, rel_pos(w, w, self.rel_w))
-        count(b * self.heads * h * w * (h + w) * d)
-        attn = (attn.reshape(-1, h, w, h, w) + rh[:, :, :, :, None] + rw[:, :, :, None, :]).reshape(-1, h * w, h * w)
-        x = (torch.softmax(attn, -1) @ v).reshape(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
-        return self.proj(x)
-
-
-class VitBlock(nn.Module):
-    def __init__(self, dim, heads, window):
-        super().__init__()
-        self.window = window
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = VitAttention(dim, heads, window if window else 64)
-        self.mlp = MLP([dim, dim * 4, dim], act=nn.GELU)
-
-    def forward(self, x):
-        shortcut = x
-        x = self.norm1(x)
-        if self.window:
-            b, h, w, c = x.shape
-            ws = self.window
-            ph, pw = (ws - h % ws) % ws, (ws - w % ws) % ws
-            x = F.pad(x, (0, 0, 0, pw, 0, ph))
-            hp, wp = h + ph, w + pw
-            x = x.reshape(b, hp // ws, ws, wp // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws, ws, c)
-            x = self.attn(x)
-            x = x.reshape(b, hp // ws, wp // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)[:, :h, :w]
-        else:
-            x = self.attn(x)
-        x = shortcut + x
-        return x + self.mlp(self.norm2(x))
-
-
-class VitB(nn.Module):
-    """SAM's ViT-B image encoder: 16×16 patches, 12 blocks of 768-d, 14×14 windows with 4 global blocks, a 256-d neck."""
-
-    def __init__(self, dim=768, depth=12, heads=12, window=14, globals_=(2, 5, 8, 11)):
-        super().__init__()
-        self.patch = Conv2d(3, dim, 16, 16)
-        self.pos = nn.Parameter(torch.randn(1, 64, 64, dim) * 0.02)
-        self.blocks = nn.ModuleList(VitBlock(dim, heads, 0 if i in globals_ else window) for i in range(depth))
-        self.neck = nn.Sequential(Conv2d(dim, 256, 1, bias=False), LayerNorm2d(256), Conv2d(256, 256, 3, padding=1, bias=False), LayerNorm2d(256))
-
-    def forward(self, x):
-        x = self.patch(x).permute(0, 2, 3, 1) + self.pos
-        for blk in self.blocks:
-            x = blk(x)
-        return self.neck(x.permute(0, 3, 1, 2))
-
-
-# ---------------------------------------------------------------- TinyViT-5M (MobileSAM)
-
-class ConvBN(nn.Sequential):
-    def __init__(self, a, b, k=1, s=1, p=0, groups=1):
-        super().__init__(Conv2d(a, b, k, s, p, groups=groups, bias=False), nn.BatchNorm2d(b))
-
-
-class MBConv(nn.Module):
-    def __init__(self, c, expand=4):
-        super().__init__()
-        h = c * expand
-        self.body = nn.Sequential(ConvBN(c, h), nn.GELU(), ConvBN(h, h, 3, 1, 1, groups=h), nn.GELU(), ConvBN(h, c))
-        self.act = nn.GELU()
-
-    def forward(self, x):
-        return self.act(x + self.body(x))
-
-
-class PatchMerging(nn.Module):
-    def __init__(self, a, b, stride):
-        super().__init__()
-        self.body = nn.Sequential(ConvBN(a, b), nn.GELU(), ConvBN(b, b, 3, stride, 1, groups=b), nn.GELU(), ConvBN(b, b))
-
-    def forward(self, x):
-        return self.body(x)
-
-
-class TinyAttention(nn.Module):
-    def __init__(self, dim, heads, window):
-        super().__init__()
-        self.heads = heads
-        self.norm = nn.LayerNorm(dim)
-        self.qkv = Linear(dim, dim * 3)
-        self.proj = Linear(dim, dim)
-        self.bias = nn.Parameter(torch.zeros(heads, window * window, window * window))
-
-    def forward(self, x):
-        b, n, c = x.shape
-        qkv = self.qkv(self.norm(x)).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        d = q.shape[-1]
-        count(b * self.heads * n * n * d * 2)
-        attn = torch.softmax((q * d ** -0.5) @ k.transpose(-2, -1) + self.bias, -1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
-
-
-class TinyBlock(nn.Module):
-    """Window attention, a depthwise 3×3 local conv, an MLP (TinyViT's block)."""
-
-    def __init__(self, dim, heads, window):
-        super().__init__()
-        self.window = window
-        self.attn = TinyAttention(dim, heads, window)
-        self.local = ConvBN(dim, dim, 3, 1, 1, groups=dim)
-        self.norm = nn.LayerNorm(dim)
-        self.mlp = MLP([dim, dim * 4, dim], act=nn.GELU)
-
-    def forward(self, x, h, w):
-        b, n, c = x.shape
-        ws = self.window
-        t = x.reshape(b, h, w, c)
-        ph, pw = (ws - h % ws) % ws, (ws - w % ws) % ws
-        t = F.pad(t, (0, 0, 0, pw, 0, ph))
-        hp, wp = h + ph, w + pw
-        t = t.reshape(b, hp // ws, ws, wp // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
-        t = self.attn(t).reshape(b, hp // ws, wp // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)[:, :h, :w]
-        x = x + t.reshape(b, n, c)
-        x = self.local(x.transpose(1, 2).reshape(b, c, h, w)).reshape(b, c, n).transpose(1, 2)
-        return x + self.mlp(self.norm(x))
-
-
-class TinyVit5M(nn.Module):
-    """MobileSAM's image encoder: TinyViT-5M at 1024 (dims 64/128/160/320, depths 2/2/6/2), a 256-d neck."""
-
-    def __init__(self, dims=(64, 128, 160, 320), depths=(2, 2, 6, 2), heads=(2, 4, 5, 10), windows=(7, 7, 14, 7)):
-        super().__init__()
-        self.embed = nn.Sequential(ConvBN(3, dims[0] // 2, 3, 2, 1), nn.GELU(), ConvBN(dims[0] // 2, dims[0], 3, 2, 1))
-        self.stage0 = nn.Sequential(*[MBConv(dims[0]) for _ in range(depths[0])])
-        self.merges = nn.ModuleList([PatchMerging(dims[0], dims[1], 2), PatchMerging(dims[1], dims[2], 2), PatchMerging(dims[2], dims[3], 1)])
-        self.stages = nn.ModuleList(nn.ModuleList(TinyBlock(dims[i], heads[i], windows[i]) for _ in range(depths[i])) for i in (1, 2, 3))
-        self.neck = nn.Sequential(Conv2d(dims[3], 256, 1, bias=False), LayerNorm2d(256), Conv2d(256, 256, 3, padding=1, bias=False), LayerNorm2d(256))
-
-    def forward(self, x):
-        x = self.stage0(self.embed(x))
-        for merge, stage in zip(self.merges, self.stages):
-            x = merge(x)
-            b, c, h, w = x.shape
-            t = x.flatten(2).transpose(1, 2)
-            for blk in stage:
-                t = blk(t, h, w)
-            x = t.transpose(1, 2).reshape(b, c, h, w)
-        return self.neck(x)
-
+import families
+from layers import MACS, MaskDecoderOnnx, TinyVit5M, VitB
 
 # ---------------------------------------------------------------- export
 
@@ -385,10 +52,63 @@ def decoder_args(b):
             torch.zeros(b, 1, 256, 256), torch.zeros(b), torch.tensor([1024.0, 1024.0]))
 
 
+def family_pairs():
+    """The other families' pairs: folder, encoder (class, example input, I/O names, dynamic axes), decoder likewise."""
+    q = lambda n: {0: n}
+    return {
+        'efficientsam': ('efficientsam-ti-arch',
+                         (families.EfficientSamEncoder, lambda: (torch.rand(1, 3, 1024, 1024),), ['batched_images'], ['image_embeddings'],
+                          {'batched_images': {0: 'batch', 2: 'height', 3: 'width'}, 'image_embeddings': q('batch')}),
+                         (families.EfficientSamDecoder,
+                          lambda n: (torch.randn(1, 256, 64, 64), torch.rand(1, n, 1, 2) * 256, torch.ones(1, n, 1), torch.tensor([256, 256])),
+                          ['image_embeddings', 'batched_point_coords', 'batched_point_labels', 'orig_im_size'],
+                          ['output_masks', 'iou_predictions', 'low_res_logits'],
+                          {'batched_point_coords': {1: 'num_queries', 2: 'num_pts'}, 'batched_point_labels': {1: 'num_queries', 2: 'num_pts'},
+                           'output_masks': {1: 'num_queries', 3: 'height', 4: 'width'}, 'iou_predictions': {1: 'num_queries'},
+                           'low_res_logits': {1: 'num_queries'}})),
+        'edgesam': ('edgesam-arch',
+                    (families.EdgeSamEncoder, lambda: (torch.randn(1, 3, 1024, 1024),), ['image'], ['image_embeddings'], {}),
+                    (families.PointsOnlyDecoder,
+                     lambda n: (torch.randn(1, 256, 64, 64), torch.rand(1, 2, 2) * 1024, torch.tensor([[1.0, -1.0]])),
+                     ['image_embeddings', 'point_coords', 'point_labels'], ['scores', 'masks'],
+                     {'point_coords': {1: 'num_points'}, 'point_labels': {1: 'num_points'}})),
+        'efficientvit': ('efficientvit-sam-l0-arch',
+                         (families.EfficientVitSamEncoder, lambda: (torch.randn(1, 3, 512, 512),), ['input_image'], ['image_embeddings'], {}),
+                         (families.EfficientVitSamDecoder,
+                          lambda n: (torch.randn(1, 256, 64, 64), torch.rand(n, 2, 2) * 1024, torch.tensor([[1.0, -1.0]] * n)),
+                          ['image_embeddings', 'point_coords', 'point_labels'], ['masks', 'iou_predictions'],
+                          {'point_coords': {0: 'batch', 1: 'num_points'}, 'point_labels': {0: 'batch', 1: 'num_points'},
+                           'masks': q('batch'), 'iou_predictions': q('batch')})),
+        'sam2': ('sam2.1-tiny-arch',
+                 (families.Sam2Encoder, lambda: (torch.randn(1, 3, 1024, 1024),), ['image'],
+                  ['high_res_feats_0', 'high_res_feats_1', 'image_embed'], {}),
+                 (families.Sam2Decoder,
+                  lambda n: (torch.randn(1, 256, 64, 64), torch.randn(1, 32, 256, 256), torch.randn(1, 64, 128, 128),
+                             torch.rand(n, 1, 2) * 1024, torch.ones(n, 1), torch.zeros(n, 1, 256, 256), torch.zeros(n)),
+                  ['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input'],
+                  ['masks', 'iou_predictions'],
+                  {'point_coords': {0: 'num_labels', 1: 'num_points'}, 'point_labels': {0: 'num_labels', 1: 'num_points'},
+                   'mask_input': q('num_labels'), 'has_mask_input': q('num_labels'), 'masks': q('num_labels'), 'iou_predictions': q('num_labels')})),
+    }
+
+
+def export_family(key, out, summary):
+    folder, (enc_cls, enc_args, enc_in, enc_out, enc_dyn), (dec_cls, dec_args, dec_in, dec_out, dec_dyn) = family_pairs()[key]
+    name = folder.replace('-arch', '')
+    torch.manual_seed(1)
+    enc = enc_cls().eval()
+    summary[name + '-encoder'] = {'params': params(enc), 'gmac_per_call': measure(enc, enc_args()) / 1e9}
+    export(enc, enc_args(), os.path.join(out, folder, 'encoder.onnx'), enc_in, enc_out, enc_dyn)
+    torch.manual_seed(0)
+    dec = dec_cls().eval()
+    summary[name + '-decoder'] = {'params': params(dec), 'gmac_per_prompt': measure(dec, dec_args(1)) / 1e9}
+    export(dec, dec_args(2), os.path.join(out, folder, 'decoder.onnx'), dec_in, dec_out, dec_dyn)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', '..', 'bench', 'models'))
-    ap.add_argument('--only', default='decoder,tinyvit,vitb')
+    ap.add_argument('--only', default='decoder,tinyvit,vitb,vitl,vith,efficientsam,edgesam,efficientvit,sam2')
     a = ap.parse_args()
     only = set(a.only.split(','))
     out = os.path.normpath(a.out)
@@ -398,12 +118,17 @@ def main():
     dec_names = ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size']
     dec_out = ['masks', 'iou_predictions', 'low_res_masks']
     decoder = MaskDecoderOnnx().eval()
-    encoders = {'tinyvit': ('mobilesam-arch', TinyVit5M), 'vitb': ('sam-vit-b-arch', VitB)}
+    encoders = {
+        'tinyvit': ('mobilesam-arch', TinyVit5M),
+        'vitb': ('sam-vit-b-arch', VitB),
+        # ViT-L and ViT-H as SAM builds them (build_sam.py): width, depth, heads and global-attention blocks.
+        'vitl': ('sam-vit-l-arch', lambda: VitB(1024, 24, 16, 14, (5, 11, 17, 23))),
+        'vith': ('sam-vit-h-arch', lambda: VitB(1280, 32, 16, 14, (7, 15, 23, 31))),
+    }
     if 'decoder' in only:
         summary['sam-decoder'] = {'params': params(decoder), 'gmac_per_prompt': measure(decoder, decoder_args(1)) / 1e9}
-        for folder, _ in encoders.values():
-            export(decoder, decoder_args(1), os.path.join(out, folder, 'decoder.onnx'), dec_names, dec_out,
-                   {'point_coords': {1: 'num_points'}, 'point_labels': {1: 'num_points'}})
+        export(decoder, decoder_args(1), os.path.join(out, 'sam-decoder', 'decoder.onnx'), dec_names, dec_out,
+               {'point_coords': {1: 'num_points'}, 'point_labels': {1: 'num_points'}})
         export(decoder, decoder_args(2), os.path.join(out, 'decoder-batched', 'decoder.onnx'), dec_names, dec_out,
                {'point_coords': {0: 'num_prompts', 1: 'num_points'}, 'point_labels': {0: 'num_prompts', 1: 'num_points'},
                 'mask_input': {0: 'num_prompts'}, 'has_mask_input': {0: 'num_prompts'},
@@ -416,7 +141,18 @@ def main():
         x = torch.randn(1, 3, 1024, 1024)
         summary[folder.replace('-arch', '') + '-encoder'] = {'params': params(enc), 'gmac_per_call': measure(enc, (x,)) / 1e9}
         export(enc, (x,), os.path.join(out, folder, 'encoder.onnx'), ['input_image'], ['image_embeddings'])
+        del enc
+    # Every SAM-decoder pair shares the one decoder, so pairs differ only in their encoder.
+    for folder, _ in encoders.values():
+        if os.path.exists(os.path.join(out, folder, 'encoder.onnx')):
+            shutil.copyfile(os.path.join(out, 'sam-decoder', 'decoder.onnx'), os.path.join(out, folder, 'decoder.onnx'))
+    for key in family_pairs():
+        if key in only:
+            export_family(key, out, summary)
     os.makedirs(out, exist_ok=True)
+    # Another run may have added entries meanwhile: keep them.
+    latest = json.load(open(summary_file)) if os.path.exists(summary_file) else {}
+    summary = {**latest, **summary}
     with open(summary_file, 'w') as f:
         json.dump(summary, f, indent=1)
     print(json.dumps(summary, indent=1))

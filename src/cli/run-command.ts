@@ -19,6 +19,7 @@ export interface RunCliOptions {
   preset: string;
   threads?: string;
   postprocessWorkers: string;
+  promptsPerCall: string;
   jobs: string;
   list?: string[];
   root?: string;
@@ -63,13 +64,14 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
   const workers = checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
+  const promptsPerCall = checkNumber('--prompts-per-call', o.promptsPerCall, { integer: true, min: 1, max: 65536 });
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
   if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
   const files = await chooseModel(o);
 
-  const model = await SamOnnxModel.load(files, { threads });
+  const model = await SamOnnxModel.load(files, { threads, promptsPerCall });
   const identity = await runIdentity(files, settings, o.format as OutputFormat);
   const reporter = chooseReporter(o, interval);
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;

@@ -29,6 +29,13 @@ export interface RuntimeOptions {
    * architecture, at 0.69–1.12× the time; see the README's Performance).
    */
   enableMemPattern?: boolean;
+  /**
+   * Most prompts sent in one decoder call when the decoder's prompt axis is
+   * dynamic (default 1: measured with npm run bench, batches of 4 to 64
+   * prompts were slower on CPU, since the graph copies the image embedding
+   * per prompt; see the README's Performance).
+   */
+  promptsPerCall?: number;
 }
 
 async function openSession(file: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
@@ -50,6 +57,8 @@ async function openSession(file: string, options: RuntimeOptions): Promise<ort.I
     throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
   }
 }
+
+const DEFAULT_PROMPTS_PER_CALL = 1;
 
 /** A crop's encoder outputs, keyed by the decoder input they feed, plus its frame. */
 class OnnxEmbedding implements CropEmbedding {
@@ -95,6 +104,7 @@ export class SamOnnxModel implements PromptModel {
     private readonly config: ModelConfig,
     private readonly encoderGraph: GraphInfo,
     private readonly decoderGraph: GraphInfo,
+    private readonly maxPromptsPerCall: number,
   ) {}
 
   get family(): FamilyId {
@@ -115,6 +125,11 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.decoder.promptsPerCall;
   }
 
+  /** Prompts sent per decoder call: the graph's limit, capped by the promptsPerCall option. */
+  get promptsSentPerCall(): number {
+    return Math.min(this.plan.decoder.promptsPerCall, this.maxPromptsPerCall);
+  }
+
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
     const encoder = await openSession(files.encoder, options);
@@ -125,7 +140,7 @@ export class SamOnnxModel implements PromptModel {
     try {
       const [encoderGraph, decoderGraph] = [graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder)];
       const plan = planFamily(encoderGraph, decoderGraph, config.inputSize, config.family);
-      return new SamOnnxModel(encoder, decoder, files, plan, config, encoderGraph, decoderGraph);
+      return new SamOnnxModel(encoder, decoder, files, plan, config, encoderGraph, decoderGraph, options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL);
     } catch (err) {
       await encoder.release();
       await decoder.release();
@@ -179,7 +194,7 @@ export class SamOnnxModel implements PromptModel {
     const plane = L * L;
     const lowRes = new Float32Array(count * 3 * plane);
     const iouPreds = new Float32Array(count * 3);
-    const perCall = Math.min(d.promptsPerCall, count);
+    const perCall = Math.min(this.promptsSentPerCall, count);
     for (let first = 0; first < count; first += perCall) {
       const n = Math.min(perCall, count - first);
       const out = await this.decoder.run(this.feeds(embedding, points.subarray(2 * first, 2 * (first + n)), n),
