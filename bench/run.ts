@@ -20,8 +20,9 @@
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
  *                           batch16, batch4, batch1 (the batched decoder, 16/4/1 a call), full-upscale, ort-basic,
- *                           ort-extended, ort-disabled, mem-pattern, workers1, workers2
- *                           (post-processing on 1 or 2 worker threads) (default base,jobs2,batched)
+ *                           ort-extended, ort-disabled, mem-pattern, inline, workers2
+ *                           (post-processing on the main thread, or on 2 worker threads
+ *                           instead of base's 1) (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -49,7 +50,7 @@ interface Config {
   upscale?: 'sparse' | 'full';
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   memPattern?: boolean;
-  /** Post-processing worker threads (0: on the main thread). */
+  /** Post-processing worker threads (default 1, as the CLI; 0: on the main thread). */
   workers?: number;
 }
 
@@ -66,7 +67,7 @@ const CONFIGS: Record<string, Config> = {
   'ort-extended': { name: 'ort-extended', jobs: 1, optimization: 'extended' },
   'ort-disabled': { name: 'ort-disabled', jobs: 1, optimization: 'disabled' },
   'mem-pattern': { name: 'mem-pattern', jobs: 1, memPattern: true },
-  workers1: { name: 'workers1', jobs: 1, workers: 1 },
+  inline: { name: 'inline', jobs: 1, workers: 0 },
   workers2: { name: 'workers2', jobs: 1, workers: 2 },
 };
 
@@ -102,7 +103,8 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
-  const pool = config.workers ? new PostprocessPool(config.workers) : undefined;
+  const workers = config.workers ?? 1;
+  const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const t = performance.now();
   const summary = await runDataset({
     sources: { paths: job.images }, outDir: out, model, settings, jobs: config.jobs,

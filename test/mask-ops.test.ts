@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNearCropEdge, stabilityScore, thresholdedBox } from '../src/amg/mask-ops.js';
+import { countAbove, isNearCropEdge, stabilityScore, thresholdedBox } from '../src/amg/mask-ops.js';
 import { boxNms } from '../src/amg/nms.js';
 import type { UpscaledMask } from '../src/amg/upscale.js';
 
@@ -11,25 +11,29 @@ function plane(rows: number[][]): { mask: UpscaledMask; width: number } {
       logits: Float32Array.from(rows.flat()),
       rowStart: new Int32Array(rows.length),
       rowEnd: new Int32Array(rows.length).fill(width),
+      aboveFloor: 0,
+      aboveCeiling: 0,
     },
   };
 }
+
+const stability = (mask: UpscaledMask, width: number) => stabilityScore(countAbove(mask, width, 1), countAbove(mask, width, -1));
 
 describe('stabilityScore', () => {
   it('is count(> t + offset) / count(> t - offset)', () => {
     // > 1: 2, 1.5 (2 pixels); > -1: 2, 0.5, -0.5, 1.5 (4 pixels); -1 itself is not > -1.
     const { mask, width } = plane([[2, 0.5, -0.5], [-2, 1.5, -1]]);
-    expect(stabilityScore(mask, width, 0, 1)).toBe(0.5);
+    expect(stability(mask, width)).toBe(0.5);
   });
 
   it('rounds to float32 as the reference does', () => {
     const { mask, width } = plane([[5, 5, 0.5]]);
-    expect(stabilityScore(mask, width, 0, 1)).toBe(Math.fround(2 / 3));
+    expect(stability(mask, width)).toBe(Math.fround(2 / 3));
   });
 
   it('is NaN (rejected by every filter) when nothing is above t - offset', () => {
     const { mask, width } = plane([[-5, -3]]);
-    expect(stabilityScore(mask, width, 0, 1)).toBeNaN();
+    expect(stability(mask, width)).toBeNaN();
   });
 
   it('ignores pixels outside the computed spans', () => {
@@ -38,7 +42,7 @@ describe('stabilityScore', () => {
     mask.rowEnd[0] = 2;
     mask.logits[0] = -Infinity;
     mask.logits[2] = -Infinity;
-    expect(stabilityScore(mask, width, 0, 1)).toBe(1);
+    expect(stability(mask, width)).toBe(1);
   });
 });
 

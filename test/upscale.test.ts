@@ -63,8 +63,12 @@ describe('upscalers', () => {
     let inside = 0;
     for (const [seed, bias] of [[1, 5], [2, -3], [3, 30], [4, -60], [5, 0.9], [6, 12]]) {
       const low = randomLowRes(g.lowRes, seed, bias);
-      const fullValues = Float32Array.from(full.upscale(low, 0, floor).logits);
+      const reference = full.upscale(low, 0, floor, ceiling);
+      const fullValues = Float32Array.from(reference.logits);
+      const fullCounts = [reference.aboveFloor, reference.aboveCeiling];
       const b = sparse.upscale(low, 0, floor, ceiling);
+      // The stability score's two counts, which the sparse path keeps while it computes.
+      expect([b.aboveFloor, b.aboveCeiling], `seed ${seed}`).toEqual(fullCounts);
       const wrong: string[] = [];
       for (let y = 0; y < g.cropH; y++) {
         for (let x = 0; x < g.cropW; x++) {

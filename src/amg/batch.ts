@@ -46,7 +46,8 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
   for (let i = 0; i < c.count; i++) {
     if (s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
     const mask = upscaler.upscale(c.lowRes, i * plane, floor, ceiling);
-    const stability = stabilityScore(mask, cropW, MASK_THRESHOLD, s.stabilityScoreOffset);
+    // The upscaler counted the pixels above both stability thresholds (its floor and ceiling).
+    const stability = stabilityScore(mask.aboveCeiling, mask.aboveFloor);
     if (s.stabilityScoreThresh > 0 && !(stability >= s.stabilityScoreThresh)) continue;
     const box = thresholdedBox(mask, cropW, MASK_THRESHOLD);
     const inImage = [box[0] + cropBox[0], box[1] + cropBox[1], box[2] + cropBox[0], box[3] + cropBox[1]];

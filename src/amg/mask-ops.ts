@@ -1,25 +1,23 @@
 import type { BoxXyxy } from './geometry.js';
 import type { UpscaledMask } from './upscale.js';
 
-/**
- * stability = count(logit > t + offset) / count(logit > t - offset), over the
- * computed spans (pixels outside them pass neither threshold).
- */
-export function stabilityScore(mask: UpscaledMask, width: number, threshold: number, offset: number): number {
+/** Pixels above `threshold` in the computed spans (pixels outside them pass no threshold). */
+export function countAbove(mask: UpscaledMask, width: number, threshold: number): number {
   const { logits, rowStart, rowEnd } = mask;
-  const hi = threshold + offset;
-  const lo = threshold - offset;
-  let intersections = 0;
-  let unions = 0;
+  let n = 0;
   for (let y = 0; y < rowStart.length; y++) {
     const end = y * width + rowEnd[y];
-    for (let i = y * width + rowStart[y]; i < end; i++) {
-      const v = logits[i];
-      if (v > hi) intersections++;
-      if (v > lo) unions++;
-    }
+    for (let i = y * width + rowStart[y]; i < end; i++) if (logits[i] > threshold) n++;
   }
-  // The reference divides in float32; 0/0 is NaN, which every filter rejects.
+  return n;
+}
+
+/**
+ * The reference's stability score from count(logit > t + offset) and
+ * count(logit > t - offset): their ratio, divided in float32; 0/0 is NaN,
+ * which every filter rejects.
+ */
+export function stabilityScore(intersections: number, unions: number): number {
   return Math.fround(intersections / unions);
 }
 

@@ -4,6 +4,7 @@
  * the same logits as the reference (checked bit for bit against PyTorch in
  * test/golden.test.ts).
  */
+import { countAbove } from './mask-ops.js';
 import { intersectionReach, runsAbove, unionReach, type Reach } from './runs.js';
 
 const f32 = Math.fround;
@@ -92,6 +93,9 @@ export interface UpscaledMask {
   logits: Float32Array;
   rowStart: Int32Array;
   rowEnd: Int32Array;
+  /** Pixels whose exact value exceeds the floor, and the ceiling (the stability score's two counts). */
+  aboveFloor: number;
+  aboveCeiling: number;
 }
 
 export interface Upscaler {
@@ -124,6 +128,8 @@ abstract class UpscalerBase {
       logits: new Float32Array(g.cropH * g.cropW).fill(-Infinity),
       rowStart: new Int32Array(g.cropH),
       rowEnd: new Int32Array(g.cropH),
+      aboveFloor: 0,
+      aboveCeiling: 0,
     };
   }
 }
@@ -134,7 +140,7 @@ abstract class UpscalerBase {
  * crop size. The plain path, kept as the reference for the sparse one.
  */
 export class FullUpscaler extends UpscalerBase implements Upscaler {
-  upscale(lowResLogits: Float32Array, offset: number): UpscaledMask {
+  upscale(lowResLogits: Float32Array, offset: number, floor = -Infinity, ceiling = Infinity): UpscaledMask {
     const g = this.geometry;
     for (let y = 0; y < g.resizedH; y++) {
       resizeRowSegment(lowResLogits, offset, g.lowRes, this.firstY, this.firstX, y,
@@ -146,6 +152,8 @@ export class FullUpscaler extends UpscalerBase implements Upscaler {
     }
     this.result.rowStart.fill(0);
     this.result.rowEnd.fill(g.cropW);
+    this.result.aboveFloor = countAbove(this.result, g.cropW, floor);
+    this.result.aboveCeiling = countAbove(this.result, g.cropW, ceiling);
     return this.result;
   }
 }
@@ -218,6 +226,8 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
   /** stage1Stamp[i] === stamp when stage-1 pixel i holds this call's exact value. */
   private readonly stage1Stamp: Int32Array;
   private stamp = 0;
+  private floor = -Infinity;
+  private ceiling = Infinity;
   private src: Float32Array = new Float32Array(0);
   private srcOffset = 0;
   /** Stage-1 columns the second resize reads, ascending. */
@@ -271,6 +281,10 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
     }
     this.stage1Runs[0].row = -1;
     this.stage1Runs[1].row = -1;
+    this.result.aboveFloor = 0;
+    this.result.aboveCeiling = 0;
+    this.floor = floor;
+    this.ceiling = ceiling;
     // Float32 rounding can move a convex combination a few ulps beyond its
     // extreme sources; the margins keep such sources in play.
     const live = floor - 1e-4 * (1 + Math.abs(floor));
@@ -311,6 +325,8 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
         if (to - from + 1 >= MIN_INSIDE_RUN) {
           this.computeSegment(y, a, b, pos, from - 1);
           this.result.logits.fill(Infinity, row + from, row + to + 1);
+          this.result.aboveFloor += to - from + 1;
+          this.result.aboveCeiling += to - from + 1;
           pos = to + 1;
         }
         if (inside[2 * k + 1] > end) break;
@@ -343,7 +359,18 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
     const need1 = this.secondX.i1[x1];
     this.ensureStage1(a, need0, need1);
     if (b !== a) this.ensureStage1(b, need0, need1);
-    resizeRowSegment(this.stage1, 0, g.resizedW, this.secondY, this.secondX, y, this.result.logits, y * g.cropW, x0, x1);
+    const logits = this.result.logits;
+    const row = y * g.cropW;
+    resizeRowSegment(this.stage1, 0, g.resizedW, this.secondY, this.secondX, y, logits, row, x0, x1);
+    let aboveFloor = 0;
+    let aboveCeiling = 0;
+    for (let i = row + x0, end = row + x1; i <= end; i++) {
+      const v = logits[i];
+      if (v > this.floor) aboveFloor++;
+      if (v > this.ceiling) aboveCeiling++;
+    }
+    this.result.aboveFloor += aboveFloor;
+    this.result.aboveCeiling += aboveCeiling;
   }
 
   /** Makes the read columns in [from, to] of stage-1 row r hold their exact values. */
