@@ -72,17 +72,53 @@ export async function generateMaskData(
 ): Promise<MaskData> {
   const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
   const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
-  const perCrop: MaskData[] = [];
+  const t = options.timings ?? emptyTimings();
   const processor = options.processor ?? new InlineBatchProcessor();
-  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, options));
-  const started = now();
-  let data = MaskData.cat(perCrop);
+  // One queue across crops, so a crop's last batches are post-processed while the next crop is encoded.
+  const queue = new BatchQueue(options.batchesInFlight ?? 2, t);
+  const perCrop: (MaskData | Promise<MaskData>)[][] = [];
+  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, options));
+  await queue.drain(0);
+  let started = now();
+  const finished = crops.map((crop, k) => finishCrop(MaskData.cat(perCrop[k] as MaskData[]), crop.box, s.boxNmsThresh));
+  t.postprocess += now() - started;
+  started = now();
+  let data = MaskData.cat(finished);
   if (crops.length > 1) data = mergeCrops(data, s.cropNmsThresh);
   if (s.minMaskRegionArea > 0) {
     data = removeSmallRegionsAll(data, s.minMaskRegionArea, Math.max(s.boxNmsThresh, s.cropNmsThresh));
   }
-  if (options.timings) options.timings.postprocess += now() - started;
+  t.postprocess += now() - started;
   return data;
+}
+
+/**
+ * Batch results in decoder order, some still being post-processed: `drain`
+ * waits, oldest first, until at most `keep` are unfinished, and replaces each
+ * finished promise in its crop's list by its value.
+ */
+class BatchQueue {
+  private readonly entries: { list: (MaskData | Promise<MaskData>)[]; index: number }[] = [];
+  private settled = 0;
+
+  constructor(readonly inFlight: number, private readonly timings: StageTimings) {}
+
+  push(list: (MaskData | Promise<MaskData>)[], result: MaskData | Promise<MaskData>): void {
+    // A batch may fail before its turn to be awaited; that is reported when it is awaited, not as unhandled.
+    if (result instanceof Promise) result.catch(() => {});
+    list.push(result);
+    this.entries.push({ list, index: list.length - 1 });
+  }
+
+  async drain(keep: number): Promise<void> {
+    const started = now();
+    while (this.entries.length - this.settled > keep) {
+      const { list, index } = this.entries[this.settled];
+      list[index] = await list[index];
+      this.settled++;
+    }
+    this.timings.postprocess += now() - started;
+  }
 }
 
 async function processCrop(
@@ -92,8 +128,9 @@ async function processCrop(
   model: PromptModel,
   s: AmgSettings,
   processor: BatchProcessor,
+  queue: BatchQueue,
   options: GenerateOptions,
-): Promise<MaskData> {
+): Promise<(MaskData | Promise<MaskData>)[]> {
   const t = options.timings ?? emptyTimings();
   options.signal?.throwIfAborted();
   let started = now();
@@ -111,21 +148,10 @@ async function processCrop(
     },
     upscale: options.upscale ?? 'sparse',
   };
-  const inFlight = options.batchesInFlight ?? 2;
   const nPoints = grid.length / 2;
   const scaleX = embedding.pointScaleX;
   const scaleY = embedding.pointScaleY;
   const batches: (MaskData | Promise<MaskData>)[] = [];
-  let settled = 0;
-  // Waits for batch results in order until at most `keep` are unfinished.
-  const drain = async (keep: number) => {
-    started = now();
-    while (batches.length - settled > keep) {
-      batches[settled] = await batches[settled];
-      settled++;
-    }
-    t.postprocess += now() - started;
-  };
   for (let first = 0; first < nPoints; first += s.pointsPerBatch) {
     const count = Math.min(s.pointsPerBatch, nPoints - first);
     const points = new Float64Array(count * 2);
@@ -149,17 +175,11 @@ async function processCrop(
       iouPreds: decoded.iouPreds,
       points: repeatEach(points, MASKS_PER_PROMPT),
     }, frame, s);
-    // A batch may fail before its turn to be awaited; that is reported when it is awaited, not as unhandled.
-    if (result instanceof Promise) result.catch(() => {});
-    batches.push(result);
+    queue.push(batches, result);
     t.postprocess += now() - started;
-    await drain(inFlight);
+    await queue.drain(queue.inFlight);
   }
-  await drain(0);
-  started = now();
-  const result = finishCrop(MaskData.cat(batches as MaskData[]), crop.box, s.boxNmsThresh);
-  t.postprocess += now() - started;
-  return result;
+  return batches;
 }
 
 /** numpy's `repeat(times, axis=0)` on (x, y) rows. */
