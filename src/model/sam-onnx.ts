@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { preprocessShape } from '../amg/geometry.js';
@@ -10,6 +10,7 @@ import { fromFloat16, toFloat16 } from './float16.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
+import { pruneOutputs } from './prune.js';
 
 export interface ModelFiles {
   encoder: string;
@@ -38,6 +39,16 @@ export interface RuntimeOptions {
   promptsPerCall?: number;
 }
 
+function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    enableMemPattern: options.enableMemPattern ?? false,
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+  };
+}
+
 async function openSession(file: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
   try {
     await access(file);
@@ -45,13 +56,7 @@ async function openSession(file: string, options: RuntimeOptions): Promise<ort.I
     throw new ModelError(`${file}: model file not found`);
   }
   try {
-    return await ort.InferenceSession.create(file, {
-      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-      enableMemPattern: options.enableMemPattern ?? false,
-      executionMode: 'sequential',
-      interOpNumThreads: 1,
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-    });
+    return await ort.InferenceSession.create(file, sessionOptions(options));
   } catch (err) {
     const first = String((err as Error).message).split('\n')[0];
     throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
@@ -133,13 +138,19 @@ export class SamOnnxModel implements PromptModel {
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
     const encoder = await openSession(files.encoder, options);
-    const decoder = await openSession(files.decoder, options).catch(async (err) => {
+    let decoder = await openSession(files.decoder, options).catch(async (err) => {
       await encoder.release();
       throw err;
     });
     try {
       const [encoderGraph, decoderGraph] = [graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder)];
       const plan = planFamily(encoderGraph, decoderGraph, config.inputSize, config.family);
+      const pruned = pruneOutputs(await readFile(files.decoder), [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
+      if (pruned) {
+        const lean = await ort.InferenceSession.create(pruned, sessionOptions(options));
+        await decoder.release();
+        decoder = lean;
+      }
       return new SamOnnxModel(encoder, decoder, files, plan, config, encoderGraph, decoderGraph, options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL);
     } catch (err) {
       await encoder.release();
