@@ -20,9 +20,9 @@
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
  *                           batch16, batch4, batch1 (the batched decoder, 16/4/1 a call), full-upscale, ort-basic,
- *                           ort-extended, ort-disabled, mem-pattern, inline, workers2
- *                           (post-processing on the main thread, or on 2 worker threads
- *                           instead of base's 1) (default base,jobs2,batched)
+ *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
+ *                           (post-processing on the main thread, or on 1 or 2 worker
+ *                           threads; base does what the CLI does) (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { runIdentity } from '../src/output/run-identity.js';
-import { PostprocessPool } from '../src/runner/postprocess-pool.js';
+import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -50,7 +50,7 @@ interface Config {
   upscale?: 'sparse' | 'full';
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   memPattern?: boolean;
-  /** Post-processing worker threads (default 1, as the CLI; 0: on the main thread). */
+  /** Post-processing worker threads (default: the CLI's, 1 with more than 2 cores; 0: on the main thread). */
   workers?: number;
 }
 
@@ -68,6 +68,7 @@ const CONFIGS: Record<string, Config> = {
   'ort-disabled': { name: 'ort-disabled', jobs: 1, optimization: 'disabled' },
   'mem-pattern': { name: 'mem-pattern', jobs: 1, memPattern: true },
   inline: { name: 'inline', jobs: 1, workers: 0 },
+  workers1: { name: 'workers1', jobs: 1, workers: 1 },
   workers2: { name: 'workers2', jobs: 1, workers: 2 },
 };
 
@@ -103,7 +104,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
-  const workers = config.workers ?? 1;
+  const workers = config.workers ?? defaultPostprocessWorkers();
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const t = performance.now();
   const summary = await runDataset({

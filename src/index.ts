@@ -7,7 +7,7 @@ export type { PromptModel, CropEmbedding, DecodedPrompts } from './amg/prompt-mo
 export type { MaskRecord } from './amg/records.js';
 export { MaskData } from './amg/mask-data.js';
 export { InlineBatchProcessor, type BatchProcessor, type BatchFrame } from './amg/batch-processor.js';
-export { PostprocessPool } from './runner/postprocess-pool.js';
+export { PostprocessPool, defaultPostprocessWorkers } from './runner/postprocess-pool.js';
 export { generateCropBoxes, buildPointGrid, buildLayerPointGrids, preprocessShape } from './amg/geometry.js';
 export { decodeImage, ImageDecodeError } from './image/decode.js';
 export { pilBilinearResize } from './image/pil-resize.js';

@@ -5,7 +5,7 @@ import { imageIdFor } from '../src/output/sa1b.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
 import { SETTING_SPECS } from '../src/settings/settings.js';
-import { runCli, SHARED_IMAGES, tempDir, TINY } from './helpers.js';
+import { runCli, SHARED_IMAGES, tempDir, TINY, TINY_BATCHED } from './helpers.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -67,6 +67,17 @@ describe('sam-amg on the SAM example photos with the tiny model', () => {
   it('leaves no temporary files behind', () => {
     expect(filesUnder(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('writes the same masks with post-processing on two worker threads and 8 prompts a decoder call', async () => {
+    const other = tempDir();
+    // The batched twin of the tiny model takes several prompts a call and answers as the batch-1 one does.
+    const res = await runCli([SHARED_IMAGES, '--out', other, '--model', TINY_BATCHED, '--postprocess-workers', '2', '--prompts-per-call', '8']);
+    expect(res.code, res.stderr).toBe(0);
+    for (const name of ['dog', 'dogs', 'groceries', 'truck']) {
+      const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')).annotations;
+      expect(read(other), name).toEqual(read(out));
+    }
+  }, 300_000);
 });
 
 describe('usage errors: one line, exit 2', () => {

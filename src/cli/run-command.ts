@@ -2,7 +2,7 @@ import { ModelError } from '../model/model-error.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
 import { runIdentity, type OutputFormat } from '../output/run-identity.js';
-import { PostprocessPool } from '../runner/postprocess-pool.js';
+import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
 import { runDataset } from '../runner/run-dataset.js';
 import { parseShard } from '../runner/shard.js';
 import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
@@ -18,7 +18,7 @@ export interface RunCliOptions {
   decoder?: string;
   preset: string;
   threads?: string;
-  postprocessWorkers: string;
+  postprocessWorkers?: string;
   promptsPerCall: string;
   jobs: string;
   list?: string[];
@@ -63,7 +63,8 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const settings = resolveSettings(raw, o.preset, 'flags');
   const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
-  const workers = checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
+  const workers = o.postprocessWorkers === undefined ? defaultPostprocessWorkers()
+    : checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
   const promptsPerCall = checkNumber('--prompts-per-call', o.promptsPerCall, { integer: true, min: 1, max: 65536 });
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);

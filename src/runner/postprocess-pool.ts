@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fromParts, type BatchFrame, type BatchProcessor, type MaskDataParts } from '../amg/batch-processor.js';
@@ -6,6 +7,16 @@ import type { MaskData } from '../amg/mask-data.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { AmgSettings } from '../settings/settings.js';
 import type { BatchRequest } from './postprocess-worker.js';
+
+/**
+ * One worker where the machine has more than two cores. On two cores the
+ * decoder's threads already use both, and a worker only moved the work
+ * (measured: 0.97–1.07× the wall time of post-processing inline; see the
+ * README's Performance); with more cores it runs beside the decoder.
+ */
+export function defaultPostprocessWorkers(): number {
+  return availableParallelism() > 2 ? 1 : 0;
+}
 
 /** The compiled worker (tests run the TypeScript sources, which a worker cannot load). */
 const WORKER_FILE = path.join(PACKAGE_ROOT, 'dist/src/runner/postprocess-worker.js');
