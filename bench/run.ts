@@ -19,7 +19,7 @@
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
- *                           batch16, batch4, batch1 (the batched decoder, 16/4/1 a call), full-upscale, ort-basic,
+ *                           batch16, batch8, batch4, batch1 (the batched decoder, 16/8/4/1 a call), full-upscale, ort-basic,
  *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
  *                           (post-processing on the main thread, or on 1 or 2 worker
  *                           threads; base does what the CLI does) (default base,jobs2,batched)
@@ -60,6 +60,7 @@ const CONFIGS: Record<string, Config> = {
   threads1: { name: 'threads1', jobs: 1, threads: 1 },
   batched: { name: 'batched', jobs: 1, batched: true, promptsPerCall: 64 },
   batch16: { name: 'batch16', jobs: 1, batched: true, promptsPerCall: 16 },
+  batch8: { name: 'batch8', jobs: 1, batched: true, promptsPerCall: 8 },
   batch4: { name: 'batch4', jobs: 1, batched: true, promptsPerCall: 4 },
   batch1: { name: 'batch1', jobs: 1, batched: true, promptsPerCall: 1 },
   'full-upscale': { name: 'full-upscale', jobs: 1, upscale: 'full' },

@@ -23,7 +23,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .addOption(new Option('--format <format>', "json (SA-1B) or png (the reference amg.py folders)").choices(['json', 'png']).default('json'))
     .option('-j, --jobs <n>', 'images in flight at once', '1')
     .option('--threads <n>', 'onnxruntime intra-op threads per session (default: all cores)')
-    .option('--prompts-per-call <n>', 'prompts per decoder call where the decoder takes several (1 was fastest on CPU in every measurement)', '1')
+    .option('--prompts-per-call <n>', 'prompts per decoder call where the decoder takes several (larger batches gained nothing measurable on CPU and cost memory)', '1')
     .option('--postprocess-workers <n>', 'worker threads that upscale, filter and encode masks while the decoder runs on (0: on the main thread; default: 1 with more than 2 cores, else 0)')
     .option('--shard <i/n>', 'process only shard i of n (0-based), by a stable hash of each relative path')
     .option('--overwrite', 'replace outputs made with other settings or models')
