@@ -21,7 +21,7 @@ export interface BatchProcessor {
   process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData | Promise<MaskData>;
 }
 
-const CACHED_UPSCALERS = 8;
+const CACHED_UPSCALERS = 4;
 
 /** Processes batches on the calling thread, reusing an upscaler per crop geometry. */
 export class InlineBatchProcessor implements BatchProcessor {
