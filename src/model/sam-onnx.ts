@@ -147,8 +147,9 @@ export class SamOnnxModel implements PromptModel {
       const [encoderGraph, decoderGraph] = [graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder)];
       const plan = planFamily(encoderGraph, decoderGraph, config.inputSize, config.family);
       const pruned = pruneOutputs(await readFile(files.decoder), [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
-      if (pruned) {
-        const lean = await ort.InferenceSession.create(pruned, sessionOptions(options));
+      // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
+      const lean = pruned && await ort.InferenceSession.create(pruned, sessionOptions(options)).catch(() => undefined);
+      if (lean) {
         await decoder.release();
         decoder = lean;
       }
