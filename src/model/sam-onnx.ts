@@ -33,9 +33,9 @@ export interface RuntimeOptions {
   /**
    * Most prompts sent in one decoder call when the decoder's prompt axis is
    * dynamic (default 1: measured with npm run bench on CPU, batches of 4 to
-   * 16 won or lost up to 12 % from run to run and 64 always lost, while
-   * memory grows with the batch, since the graph copies the image embedding
-   * per prompt; see the README's Performance).
+   * 64 showed no steady gain from run to run, while memory grows with the
+   * batch, since the graph copies the image embedding per prompt; see the
+   * README's Performance).
    */
   promptsPerCall?: number;
 }
