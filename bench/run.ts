@@ -3,7 +3,8 @@
  *
  * Runs AMG over the SAM example photos (and, with --large, a 4000×3000
  * image) once per configuration, each in its own process, in one run, and
- * reports per-stage seconds (read, encoder, decoder, post-processing, write),
+ * reports per-stage seconds (read, encoder, decoder, post-processing with the
+ * run-length counts, COCO RLE strings and records, write),
  * images/s, masks/s, peak RSS, the share of time outside model inference, and
  * each configuration's time as a ratio to the first: absolute times drift on
  * shared machines, ratios measured side by side hold.
@@ -86,7 +87,7 @@ interface ChildResult {
   images: number;
   masks: number;
   wall: number;
-  stages: { read: number; encode: number; decode: number; postprocess: number; write: number };
+  stages: { read: number; encode: number; decode: number; postprocess: number; rle: number; write: number };
   peak_rss_mib: number;
 }
 
@@ -104,7 +105,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   });
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
-  const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, write: 0 };
+  const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
   const workers = config.workers ?? defaultPostprocessWorkers();
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const t = performance.now();
@@ -156,13 +157,13 @@ async function parent(): Promise<void> {
   const base = results[0].wall;
   const lines = [
     `model ${path.relative(PACKAGE_ROOT, model)}, ${images.length} images, settings ${JSON.stringify(settings)}, ${cpus().length} cores`,
-    '| config | wall s | × base | read | encoder | decoder | post-process | write | outside inference | images/s | masks/s | peak RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| config | wall s | × base | read | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) => {
       const s = r.stages;
       const inference = s.encode + s.decode;
       const outside = r.wall - inference;
-      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
+      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
     }),
   ];
   console.log(lines.join('\n'));

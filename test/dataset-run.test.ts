@@ -115,7 +115,7 @@ describe('dataset runs', () => {
     const done = events.filter((e) => e.event === 'image_done');
     expect(done.length).toBe(20);
     for (const e of done) {
-      expect(Object.keys(e.timings).sort()).toEqual(['decode', 'encode', 'postprocess', 'read', 'write']);
+      expect(Object.keys(e.timings).sort()).toEqual(['decode', 'encode', 'postprocess', 'read', 'rle', 'write']);
       expect(e.masks).toBeGreaterThan(0);
     }
   });

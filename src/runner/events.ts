@@ -4,6 +4,11 @@ import type { StageTimings } from '../amg/generator.js';
 export interface ImageTimings extends StageTimings {
   /** Resume check, file read and image decode. */
   read: number;
+  /**
+   * COCO RLE strings and the output records. The run-length counts
+   * themselves are made during post-processing, straight from the logits.
+   */
+  rle: number;
   write: number;
 }
 

@@ -186,12 +186,13 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     try {
       const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
         { ...opts.generate, signal: opts.signal, timings: stages });
+      const tr = now();
       const records = toRecords(data);
       const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative }, identity);
       const tw = now();
       await sweeper.before(item.out);
       await writeImageOutput(format, item.out, file);
-      const timings: ImageTimings = { read: ready.readSeconds, ...stages, write: now() - tw };
+      const timings: ImageTimings = { read: ready.readSeconds, ...stages, rle: tw - tr, write: now() - tw };
       summary.written++;
       summary.masks += records.length;
       emit({
