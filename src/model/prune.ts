@@ -6,7 +6,7 @@ const { onnx } = onnxProto;
  * The model without the graph outputs sam-amg does not read and the nodes
  * only they need. onnxruntime runs every node of a graph whatever the caller
  * fetches, and the official SAM decoder's `masks` output upscales four masks
- * to 1024² on every call (measured: 0.88× the decoder time without it).
+ * to 1024² on every call (measured: 0.76–0.88× the decoder time without it).
  * Undefined when nothing would go, or when weights live in external files
  * (which a session made from bytes cannot find).
  */
