@@ -77,7 +77,7 @@ export async function generateMaskData(
   // One queue across crops, so a crop's last batches are post-processed while the next crop is encoded.
   const queue = new BatchQueue(options.batchesInFlight ?? 2, t);
   const perCrop: (MaskData | Promise<MaskData>)[][] = [];
-  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, options));
+  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, t, options));
   await queue.drain(0);
   let started = now();
   const finished = crops.map((crop, k) => finishCrop(MaskData.cat(perCrop[k] as MaskData[]), crop.box, s.boxNmsThresh));
@@ -129,9 +129,9 @@ async function processCrop(
   s: AmgSettings,
   processor: BatchProcessor,
   queue: BatchQueue,
+  t: StageTimings,
   options: GenerateOptions,
 ): Promise<(MaskData | Promise<MaskData>)[]> {
-  const t = options.timings ?? emptyTimings();
   options.signal?.throwIfAborted();
   let started = now();
   const pixels = cropImage(image, crop.box);

@@ -158,27 +158,20 @@ export class FullUpscaler extends UpscalerBase implements Upscaler {
   }
 }
 
-/** For each source index j of an axis: the first and last outputs that read it or anything after / before it. */
-function reachOfSources(axis: AxisWeights, sources: number): Reach {
-  const n = axis.i0.length;
-  const first = new Int32Array(sources).fill(n);
-  const last = new Int32Array(sources).fill(-1);
-  // first[j]: smallest output whose upper source i1 >= j; last[j]: largest output whose lower source i0 <= j.
-  for (let d = n - 1; d >= 0; d--) first[Math.min(axis.i1[d], sources - 1)] = d;
-  for (let j = sources - 2; j >= 0; j--) first[j] = Math.min(first[j], first[j + 1]);
-  for (let d = 0; d < n; d++) last[axis.i0[d]] = d;
-  for (let j = 1; j < sources; j++) last[j] = Math.max(last[j], last[j - 1]);
-  return { first, last };
-}
-
-/** For each source index j of an axis: the first output reading only sources >= j, and the last reading only sources <= j. */
-function innerReachOfSources(axis: AxisWeights, sources: number): Reach {
-  const n = axis.i0.length;
+/**
+ * For each source index j of an axis: first[j], the smallest output d with
+ * firstKey[d] >= j, and last[j], the largest with lastKey[d] <= j (both keys
+ * are nondecreasing source indices). Keyed by (i1, i0) it gives the outputs
+ * that read any source at or after / before j; keyed by (i0, i1), those that
+ * read only such sources.
+ */
+function reachBy(firstKey: Int32Array, lastKey: Int32Array, sources: number): Reach {
+  const n = firstKey.length;
   const first = new Int32Array(sources + 1).fill(n);
   const last = new Int32Array(sources).fill(-1);
-  for (let d = n - 1; d >= 0; d--) first[axis.i0[d]] = d;
+  for (let d = n - 1; d >= 0; d--) first[firstKey[d]] = d;
   for (let j = sources - 1; j >= 0; j--) first[j] = Math.min(first[j], first[j + 1]);
-  for (let d = 0; d < n; d++) last[axis.i1[d]] = d;
+  for (let d = 0; d < n; d++) last[lastKey[d]] = d;
   for (let j = 1; j < sources; j++) last[j] = Math.max(last[j], last[j - 1]);
   return { first, last };
 }
@@ -258,10 +251,10 @@ export class SparseUpscaler extends UpscalerBase implements Upscaler {
     this.lowInsideCount = new Int32Array(L);
     this.stage1Runs = [new RowRuns(geometry.resizedW), new RowRuns(geometry.resizedW)];
     this.outRuns = new RowRuns(geometry.cropW);
-    this.firstReach = reachOfSources(this.firstX, L);
-    this.secondReach = reachOfSources(this.secondX, geometry.resizedW);
-    this.firstInner = innerReachOfSources(this.firstX, L);
-    this.secondInner = innerReachOfSources(this.secondX, geometry.resizedW);
+    this.firstReach = reachBy(this.firstX.i1, this.firstX.i0, L);
+    this.secondReach = reachBy(this.secondX.i1, this.secondX.i0, geometry.resizedW);
+    this.firstInner = reachBy(this.firstX.i0, this.firstX.i1, L);
+    this.secondInner = reachBy(this.secondX.i0, this.secondX.i1, geometry.resizedW);
     this.stage1Stamp = new Int32Array(geometry.resizedH * geometry.resizedW);
   }
 
