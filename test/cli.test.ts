@@ -5,7 +5,7 @@ import { imageIdFor } from '../src/output/sa1b.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
 import { SETTING_SPECS } from '../src/settings/settings.js';
-import { runCli, SHARED_IMAGES, tempDir, TINY, TINY_BATCHED } from './helpers.js';
+import { PHOTO_NAMES, PHOTOS, runCli, tempDir, TINY, TINY_BATCHED } from './helpers.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -14,32 +14,32 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-describe('sam-amg on the SAM example photos with the tiny model', () => {
+describe('sam-amg on the photo fixtures with the tiny model', () => {
   let out: string;
   let result: Awaited<ReturnType<typeof runCli>>;
   beforeAll(async () => {
     out = tempDir();
-    result = await runCli([SHARED_IMAGES, '--out', out, '--model', TINY]);
+    result = await runCli([PHOTOS, '--out', out, '--model', TINY]);
   }, 300_000);
 
   it('writes one SA-1B JSON per photo and exits 0', () => {
     expect(result.code, result.stderr).toBe(0);
-    expect(filesUnder(out)).toEqual(['.sam-amg-run.json', 'dog.json', 'dogs.json', 'groceries.json', 'truck.json']);
+    expect(filesUnder(out)).toEqual(['.sam-amg-run.json', ...PHOTO_NAMES.map((n) => `${n}.json`)]);
     // Progress lines may come first (every 10 s when stderr is not a terminal); the summary is last.
-    expect(result.stderr).toMatch(/\nsam-amg: 4 images: 4 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$|^sam-amg: 4 images: 4 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
+    expect(result.stderr).toMatch(/\nsam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$|^sam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
   });
 
   it('decodes every segmentation to an image-sized mask matching area and bbox', () => {
     let masks = 0;
-    for (const name of ['dog', 'dogs', 'groceries', 'truck']) {
+    for (const name of PHOTO_NAMES) {
       const file = JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8'));
       expect(Object.keys(file)).toEqual(['image', 'annotations', 'info']);
       expect(file.info).toMatchObject({ tool: 'sam-amg', format: 'json', settings: { points_per_side: 32, pred_iou_thresh: 0.88 } });
       const { width: w, height: h, file_name, image_id } = file.image;
       expect(file_name).toBe(`${name}.jpg`);
       expect(image_id).toBe(imageIdFor(file_name));
-      // sha256("dog.jpg")'s first 53 bits, from Python's hashlib.
-      if (name === 'dog') expect(image_id).toBe(7760038834176171);
+      // sha256("meadow.jpg")'s first 53 bits, from Python's hashlib.
+      if (name === 'meadow') expect(image_id).toBe(3209958845951814);
       for (const [k, a] of file.annotations.entries()) {
         masks++;
         expect(Object.keys(a).sort()).toEqual(
@@ -71,9 +71,9 @@ describe('sam-amg on the SAM example photos with the tiny model', () => {
   it('writes the same masks with post-processing on two worker threads and 8 prompts a decoder call', async () => {
     const other = tempDir();
     // The batched twin of the tiny model takes several prompts a call and answers as the batch-1 one does.
-    const res = await runCli([SHARED_IMAGES, '--out', other, '--model', TINY_BATCHED, '--postprocess-workers', '2', '--prompts-per-call', '8']);
+    const res = await runCli([PHOTOS, '--out', other, '--model', TINY_BATCHED, '--postprocess-workers', '2', '--prompts-per-call', '8']);
     expect(res.code, res.stderr).toBe(0);
-    for (const name of ['dog', 'dogs', 'groceries', 'truck']) {
+    for (const name of PHOTO_NAMES) {
       const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')).annotations;
       expect(read(other), name).toEqual(read(out));
     }
@@ -81,7 +81,7 @@ describe('sam-amg on the SAM example photos with the tiny model', () => {
 });
 
 describe('usage errors: one line, exit 2', () => {
-  const img = path.join(SHARED_IMAGES, 'dog.jpg');
+  const img = path.join(PHOTOS, 'meadow.jpg');
   it.each([
     [['--points-per-side', 'abc'], 'sam-amg: Expected integer in [1, 1024] for --points-per-side but received abc of type string'],
     [['--pred-iou-thresh', '1.5'], 'sam-amg: Expected number in [0, 1] for --pred-iou-thresh but received 1.5 of type string'],
@@ -134,8 +134,8 @@ describe('output layout', () => {
   it('mirrors input folders, keeps ids stable across runs and refuses colliding outputs', async () => {
     const input = tempDir();
     mkdirSync(path.join(input, 'a/b'), { recursive: true });
-    copyFileSync(path.join(SHARED_IMAGES, 'dog.jpg'), path.join(input, 'a/b/dog.jpg'));
-    copyFileSync(path.join(SHARED_IMAGES, 'groceries.jpg'), path.join(input, 'a/b/dog.png'));
+    copyFileSync(path.join(PHOTOS, 'meadow.jpg'), path.join(input, 'a/b/dog.jpg'));
+    copyFileSync(path.join(PHOTOS, 'shelf.jpg'), path.join(input, 'a/b/dog.png'));
     const out1 = tempDir();
     const out2 = tempDir();
     const args = ['--model', TINY, '--points-per-side', '4'];

@@ -8,8 +8,9 @@ import type { RgbImage } from '../src/image/rgb-image.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TINY = path.join(ROOT, 'fixtures/models/tiny');
 export const TINY_BATCHED = path.join(ROOT, 'fixtures/models/tiny-batched');
-/** The SAM repository's example photos, beside the project (read-only, never copied in). */
-export const SHARED_IMAGES = path.resolve(ROOT, '../shared/fixtures/images');
+/** Photo-like JPEG scenes the project makes itself (scripts/make-photo-fixtures.ts): every test that needs photos uses these. */
+export const PHOTOS = path.join(ROOT, 'fixtures/photos');
+export const PHOTO_NAMES = ['meadow', 'shelf', 'still-life'] as const;
 
 export function tempDir(prefix = 'sam-amg-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));

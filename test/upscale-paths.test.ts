@@ -4,19 +4,20 @@ import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { PostprocessPool } from '../src/runner/postprocess-pool.js';
-import { SHARED_IMAGES, TINY_BATCHED } from './helpers.js';
+import { PHOTOS, TINY_BATCHED } from './helpers.js';
 
-describe('sparse and full (reference) upscaling on the SAM example photos', () => {
+describe('sparse and full (reference) upscaling on the photo fixtures', () => {
   let model: SamOnnxModel;
   beforeAll(async () => {
     model = await SamOnnxModel.loadDir(TINY_BATCHED, { promptsPerCall: 64 });
   });
   afterAll(() => model.release());
 
-  it.each(['dog.jpg', 'groceries.jpg'])('give byte-identical records for %s', async (name) => {
-    const image = await decodeImage(path.join(SHARED_IMAGES, name));
+  // One photo wider than the encoder's 1024 (shrunk), one under it (enlarged).
+  it.each(['meadow.jpg', 'still-life.jpg'])('give byte-identical records for %s', async (name) => {
+    const image = await decodeImage(path.join(PHOTOS, name));
     // Filters off, so every candidate goes through upscaling, stability, boxes and RLE.
-    const settings = { pointsPerSide: 12, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
+    const settings = { pointsPerSide: 8, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1, cropNPointsDownscaleFactor: 2 };
     const sparse = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'sparse' }));
     const full = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'full' }));
     expect(JSON.parse(sparse).length).toBeGreaterThan(10);
@@ -24,8 +25,8 @@ describe('sparse and full (reference) upscaling on the SAM example photos', () =
   });
 
   it('give the same records when post-processing runs on worker threads, with batches in flight', async () => {
-    const image = await decodeImage(path.join(SHARED_IMAGES, 'dogs.jpg'));
-    const settings = { pointsPerSide: 16, pointsPerBatch: 16, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
+    const image = await decodeImage(path.join(PHOTOS, 'shelf.jpg'));
+    const settings = { pointsPerSide: 8, pointsPerBatch: 16, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
     const inline = JSON.stringify(await generateMasks(image, model, settings));
     const pool = new PostprocessPool(2);
     try {
