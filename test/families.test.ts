@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Dim } from '../scripts/tiny-model/onnx-graph.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { graphInfo, type FamilyId } from '../src/model/families.js';
+import { parseModel, protoGraphInfo } from '../src/model/proto-info.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
@@ -53,6 +54,22 @@ describe.each(cases)('the %s form', (dir, family, perCall) => {
       expect(Math.max(...ious)).toBeGreaterThanOrEqual(0.95);
     });
   });
+});
+
+it('reads every fixture graph\'s inputs and outputs from the file as onnxruntime reports them', async () => {
+  const dirs = ['tiny', 'tiny-batched', 'tiny-fp16', 'tiny-int8', ...cases.map(([dir]) => dir)];
+  let checked = 0;
+  for (const dir of new Set(dirs)) {
+    for (const name of ['encoder.onnx', 'decoder.onnx']) {
+      const file = path.join(ROOT, 'fixtures/models', dir, name);
+      const session = await ort.InferenceSession.create(file);
+      const fromSession = graphInfo(session, file);
+      await session.release();
+      expect(protoGraphInfo(parseModel(readFileSync(file))!, file), file).toEqual(fromSession);
+      checked++;
+    }
+  }
+  expect(checked).toBe(18);
 });
 
 describe('quantised and half-precision model files', () => {

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
+import { parseModel } from '../src/model/proto-info.js';
 import { pruneOutputs } from '../src/model/prune.js';
 import { TINY } from './helpers.js';
 
 it('drops the decoder outputs sam-amg does not read, and leaves the others bit for bit', async () => {
   const bytes = readFileSync(path.join(TINY, 'decoder.onnx'));
-  const pruned = pruneOutputs(bytes, ['low_res_masks', 'iou_predictions'])!;
+  const pruned = pruneOutputs(parseModel(bytes)!, ['low_res_masks', 'iou_predictions'])!;
   expect(pruned.length).toBeLessThan(bytes.length);
   const full = await ort.InferenceSession.create(bytes);
   const lean = await ort.InferenceSession.create(pruned);
@@ -33,5 +34,5 @@ it('drops the decoder outputs sam-amg does not read, and leaves the others bit f
 
 it('leaves a model alone when every output is read', () => {
   const bytes = readFileSync(path.join(TINY, 'decoder.onnx'));
-  expect(pruneOutputs(bytes, ['masks', 'low_res_masks', 'iou_predictions'])).toBeUndefined();
+  expect(pruneOutputs(parseModel(bytes)!, ['masks', 'low_res_masks', 'iou_predictions'])).toBeUndefined();
 });

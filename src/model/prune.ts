@@ -8,10 +8,9 @@ const { onnx } = onnxProto;
  * fetches, and the official SAM decoder's `masks` output upscales four masks
  * to 1024² on every call (measured: 0.76–0.88× the decoder time without it).
  * Undefined when nothing would go, or when weights live in external files
- * (which a session made from bytes cannot find).
+ * (which a session made from bytes cannot find). Cuts `model` in place.
  */
-export function pruneOutputs(bytes: Uint8Array, keep: readonly string[]): Uint8Array | undefined {
-  const model = onnx.ModelProto.decode(bytes);
+export function pruneOutputs(model: onnxProto.onnx.IModelProto, keep: readonly string[]): Uint8Array | undefined {
   const graph = model.graph;
   if (!graph) return undefined;
   const outputs = (graph.output ?? []).filter((o) => keep.includes(o.name!));

@@ -10,6 +10,7 @@ import { fromFloat16, toFloat16 } from './float16.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
+import { parseModel, protoGraphInfo } from './proto-info.js';
 import { pruneOutputs } from './prune.js';
 
 export interface ModelFiles {
@@ -62,6 +63,28 @@ async function openSession(file: string, options: RuntimeOptions): Promise<ort.I
     const first = String((err as Error).message).split('\n')[0];
     throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
   }
+}
+
+/**
+ * The decoder, planned from its parsed graph and cut to the outputs sam-amg
+ * reads before the one session is made, so its file is read and loaded once.
+ */
+async function openDecoder(
+  file: string,
+  planFor: (graph: GraphInfo) => FamilyPlan,
+  options: RuntimeOptions,
+): Promise<{ session: ort.InferenceSession; graph: GraphInfo; plan: FamilyPlan }> {
+  const bytes = await readFile(file).catch(() => {
+    throw new ModelError(`${file}: model file not found`);
+  });
+  const model = parseModel(bytes);
+  if (!model) throw new ModelError(`${file}: not a loadable ONNX model (not an ONNX protobuf)`);
+  const graph = protoGraphInfo(model, file);
+  const plan = planFor(graph);
+  const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
+  // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
+  const lean = pruned && await ort.InferenceSession.create(pruned, sessionOptions(options)).catch(() => undefined);
+  return { session: lean || await openSession(file, options), graph, plan };
 }
 
 const DEFAULT_PROMPTS_PER_CALL = 1;
@@ -139,24 +162,13 @@ export class SamOnnxModel implements PromptModel {
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
     const encoder = await openSession(files.encoder, options);
-    let decoder = await openSession(files.decoder, options).catch(async (err) => {
-      await encoder.release();
-      throw err;
-    });
     try {
-      const [encoderGraph, decoderGraph] = [graphInfo(encoder, files.encoder), graphInfo(decoder, files.decoder)];
-      const plan = planFamily(encoderGraph, decoderGraph, config.inputSize, config.family);
-      const pruned = pruneOutputs(await readFile(files.decoder), [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
-      // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
-      const lean = pruned && await ort.InferenceSession.create(pruned, sessionOptions(options)).catch(() => undefined);
-      if (lean) {
-        await decoder.release();
-        decoder = lean;
-      }
-      return new SamOnnxModel(encoder, decoder, files, plan, config, encoderGraph, decoderGraph, options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL);
+      const encoderGraph = graphInfo(encoder, files.encoder);
+      const decoder = await openDecoder(files.decoder, (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family), options);
+      const { plan, graph: decoderGraph } = decoder;
+      return new SamOnnxModel(encoder, decoder.session, files, plan, config, encoderGraph, decoderGraph, options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL);
     } catch (err) {
       await encoder.release();
-      await decoder.release();
       throw err;
     }
   }

@@ -1,0 +1,42 @@
+import onnxProto from 'onnx-proto';
+import type { GraphInfo, TensorInfo } from './families.js';
+
+const { onnx } = onnxProto;
+
+/** onnxruntime's name for each ONNX element type, as its session metadata gives it. */
+const ELEMENT_TYPES: Readonly<Record<number, string>> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string',
+  9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
+};
+
+function tensorInfo(value: onnxProto.onnx.IValueInfoProto): TensorInfo {
+  const tensor = value.type?.tensorType;
+  if (!tensor) return { type: 'non-tensor', shape: [] };
+  const shape = (tensor.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? Number(d.dimValue) : -1));
+  return { type: ELEMENT_TYPES[tensor.elemType ?? 0] ?? `type ${tensor.elemType}`, shape };
+}
+
+/**
+ * The same names, types and shapes an onnxruntime session reports, read from
+ * the parsed model, so a model can be planned (and cut) before any session
+ * is made from it. Initializers listed as graph inputs (older exports) are
+ * not inputs a caller feeds.
+ */
+export function protoGraphInfo(model: onnxProto.onnx.IModelProto, file: string): GraphInfo {
+  const graph = model.graph ?? {};
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const entries = (values: onnxProto.onnx.IValueInfoProto[] | null | undefined) =>
+    new Map((values ?? []).map((v) => [v.name ?? '', tensorInfo(v)] as const));
+  const inputs = entries((graph.input ?? []).filter((v) => !initializers.has(v.name)));
+  return { file, inputs, outputs: entries(graph.output) };
+}
+
+/** Parses ONNX bytes, or returns undefined when they are not an ONNX model. */
+export function parseModel(bytes: Uint8Array): onnxProto.onnx.ModelProto | undefined {
+  try {
+    const model = onnx.ModelProto.decode(bytes);
+    return model.graph ? model : undefined;
+  } catch {
+    return undefined;
+  }
+}
