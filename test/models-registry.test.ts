@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -122,6 +122,13 @@ describe('models pull from a local server', () => {
     // The decoder has no published checksum: the first pull recorded it.
     const pins = JSON.parse(readFileSync(path.join(e.SAM_AMG_HOME!, 'pins.json'), 'utf8'));
     expect(pins).toEqual({ 'mobilesam/decoder': sha(hwc.decoder) });
+    // Each file's checksum is kept with the size and time it was taken at, so runs need not hash it again.
+    const modelDir = path.join(e.SAM_AMG_HOME!, 'models/mobilesam');
+    const pulledJson = JSON.parse(readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+    for (const [f, bytes] of [['encoder.onnx', hwc.encoder], ['decoder.onnx', hwc.decoder]] as const) {
+      expect(pulledJson.files_sha256[f]).toBe(sha(bytes));
+      expect(pulledJson.files_stat[f]).toEqual({ size: bytes.length, mtime_ms: statSync(path.join(modelDir, f)).mtimeMs });
+    }
 
     const images = tempDir();
     await writeScenes(images, 2);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { checkNumber, invalid } from '../settings/validate.js';
 import { FAMILIES, type FamilyId } from './families.js';
+import type { DigestRecord } from './file-digest.js';
 import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 
 /** Optional `model.json` beside the ONNX files. */
@@ -14,6 +15,8 @@ export interface ModelConfig {
   decoderFile?: string;
   pixelMean: readonly number[];
   pixelStd: readonly number[];
+  /** SHA-256, size and modification time of the folder's files as `models pull` recorded them, by file name. */
+  digests?: Readonly<Record<string, DigestRecord>>;
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = { pixelMean: SAM_PIXEL_MEAN, pixelStd: SAM_PIXEL_STD };
@@ -21,7 +24,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = { pixelMean: SAM_PIXEL_MEAN, pi
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('a JSON object', file, json);
   const raw = json as Record<string, unknown>;
-  const known = new Set(['input_size', 'pixel_mean', 'pixel_std', 'name', 'family', 'encoder', 'decoder', 'files_sha256', 'source']);
+  const known = new Set(['input_size', 'pixel_mean', 'pixel_std', 'name', 'family', 'encoder', 'decoder', 'files_sha256', 'files_stat', 'source']);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw invalid(`one of ${[...known].join(', ')}`, `a key of ${file}`, key);
   }
@@ -49,7 +52,21 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
       : checkNumber(`input_size in ${file}`, raw.input_size, { integer: true, min: 1, max: 16384 }),
     pixelMean: triple('pixel_mean', SAM_PIXEL_MEAN, false),
     pixelStd: triple('pixel_std', SAM_PIXEL_STD, true),
+    digests: digestsOf(raw.files_sha256, raw.files_stat),
   };
+}
+
+/** Records for the files that have both a checksum and the size and time it was taken at; others are hashed when needed. */
+function digestsOf(sums: unknown, stats: unknown): Record<string, DigestRecord> | undefined {
+  if (typeof sums !== 'object' || sums === null || typeof stats !== 'object' || stats === null) return undefined;
+  const out: Record<string, DigestRecord> = {};
+  for (const [name, sha256] of Object.entries(sums)) {
+    const s = (stats as Record<string, { size?: unknown; mtime_ms?: unknown }>)[name];
+    if (typeof sha256 === 'string' && typeof s?.size === 'number' && typeof s?.mtime_ms === 'number') {
+      out[name] = { sha256, size: s.size, mtimeMs: s.mtime_ms };
+    }
+  }
+  return out;
 }
 
 export async function readModelConfig(file: string): Promise<ModelConfig> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import yauzl from 'yauzl';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { sha256File } from '../output/run-identity.js';
+import { digestRecord, sha256File } from './file-digest.js';
 import { downloadResumable, type ProgressFn } from './download.js';
 import { ModelError } from './model-error.js';
 import {
@@ -27,6 +27,8 @@ interface PulledModelJson {
   encoder: string;
   decoder: string;
   files_sha256: Record<string, string>;
+  /** Size and modification time of each file when its checksum was taken: runs trust the checksum while both hold. */
+  files_stat: Record<string, { size: number; mtime_ms: number }>;
   source: string;
 }
 
@@ -112,9 +114,14 @@ export async function pullModel(registry: Registry, name: string, o: PullOptions
       parts.push(part);
     }
     const sums: Record<string, string> = {};
-    for (const f of (await readdir(temp)).sort()) sums[f] = await sha256File(path.join(temp, f));
+    const stats: PulledModelJson['files_stat'] = {};
+    for (const f of (await readdir(temp)).sort()) {
+      const record = await digestRecord(path.join(temp, f));
+      sums[f] = record.sha256;
+      stats[f] = { size: record.size, mtime_ms: record.mtimeMs };
+    }
     const json: PulledModelJson = {
-      name, family: entry.family, input_size: entry.input_size, encoder, decoder, files_sha256: sums,
+      name, family: entry.family, input_size: entry.input_size, encoder, decoder, files_sha256: sums, files_stat: stats,
       source: entry.files ? sourceUrl(registry.baseUrl, entry.files.encoder) : sourceUrl(registry.baseUrl, entry.archive!),
     };
     await writeFile(path.join(temp, 'model.json'), `${JSON.stringify(json, null, 1)}\n`);

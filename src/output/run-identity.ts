@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { recordedOrHashed, sha256File } from '../model/file-digest.js';
+import { readModelConfig } from '../model/model-config.js';
 import type { ModelFiles } from '../model/sam-onnx.js';
 import { SETTING_SPECS, type AmgSettings } from '../settings/settings.js';
 import { VERSION } from '../version.js';
@@ -22,12 +24,6 @@ export interface RunIdentity {
   settings: Record<string, number>;
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** The settings that change masks, with the reference's snake_case names. */
@@ -39,9 +35,12 @@ export function outputSettings(settings: AmgSettings): Record<string, number> {
 
 export async function runIdentity(files: ModelFiles, settings: AmgSettings, format: OutputFormat): Promise<RunIdentity> {
   const configExists = files.config ? await access(files.config).then(() => true, () => false) : false;
+  // A pulled model's checksums stand while its files are untouched; other files are hashed.
+  const digests = configExists ? (await readModelConfig(files.config!)).digests ?? {} : {};
+  const recorded = (file: string) => (configExists && path.dirname(file) === path.dirname(files.config!) ? digests[path.basename(file)] : undefined);
   const model = {
-    encoder: await sha256File(files.encoder),
-    decoder: await sha256File(files.decoder),
+    encoder: await recordedOrHashed(files.encoder, recorded(files.encoder)),
+    decoder: await recordedOrHashed(files.decoder, recorded(files.decoder)),
     config: configExists ? await sha256File(files.config!) : null,
   };
   const chosen = outputSettings(settings);
