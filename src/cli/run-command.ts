@@ -1,6 +1,7 @@
 import { ModelError } from '../model/model-error.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
+import { prepareOutputFolder } from '../output/out-folder.js';
 import { runIdentity, type OutputFormat } from '../output/run-identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
 import { runDataset } from '../runner/run-dataset.js';
@@ -70,6 +71,8 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
   if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
+  // Before any model is loaded: a bad --out fails in a moment, not after minutes of loading.
+  await prepareOutputFolder(o.out);
   const files = await chooseModel(o);
 
   const model = await SamOnnxModel.load(files, { threads, promptsPerCall });
@@ -99,12 +102,18 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
       onEvent: (e) => {
         reporter.onEvent(e);
         if (e.event === 'image_failed') reporter.note(`sam-amg: ${e.path}: ${e.reason}`);
+        if (e.event === 'start' && e.skipped_output_folders.length > 0 && !o.quiet) {
+          const folders = e.skipped_output_folders;
+          reporter.note(`sam-amg: not searched for images: ${folders.length} folder${folders.length === 1 ? '' : 's'} holding sam-amg outputs ` +
+            `(${folders.slice(0, 3).join(', ')}${folders.length > 3 ? ', …' : ''})`);
+        }
       },
     });
     reporter.close();
     if (!o.quiet && !o.json) {
       const rate = summary.seconds > 0 ? (summary.written / summary.seconds).toFixed(2) : '-';
       process.stderr.write(`sam-amg: ${summary.images} images: ${summary.written} written, ` +
+        `${summary.changed ? `${summary.changed} changed, ` : ''}` +
         `${summary.skipped} already done, ${summary.failed.length} failed` +
         `${summary.skippedNonImages ? `, ${summary.skippedNonImages} non-image files skipped` : ''}; ` +
         `${summary.masks} masks in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
