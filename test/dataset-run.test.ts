@@ -10,7 +10,12 @@ function outputs(dir: string): Map<string, string> {
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!e.isFile()) continue;
     const rel = path.relative(dir, path.join(e.parentPath, e.name));
-    files.set(rel, readFileSync(path.join(dir, rel), 'utf8'));
+    try {
+      files.set(rel, readFileSync(path.join(dir, rel), 'utf8'));
+    } catch (err) {
+      // A temporary file renamed into place between listing and reading, while a run writes.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
   return files;
 }
@@ -111,11 +116,11 @@ describe('dataset runs', () => {
     expect(res.code).toBe(0);
     const events = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ event: 'start', images: 20, jobs: 2, shard: null });
-    expect(events.at(-1)).toMatchObject({ event: 'summary', images: 20, written: 20, skipped: 0, failed: 0, interrupted: false });
+    expect(events.at(-1)).toMatchObject({ event: 'summary', images: 20, written: 20, changed: 0, skipped: 0, failed: 0, interrupted: false });
     const done = events.filter((e) => e.event === 'image_done');
     expect(done.length).toBe(20);
     for (const e of done) {
-      expect(Object.keys(e.timings).sort()).toEqual(['decode', 'encode', 'postprocess', 'read', 'rle', 'write']);
+      expect(Object.keys(e.timings).sort()).toEqual(['decode', 'encode', 'hash', 'postprocess', 'read', 'rle', 'write']);
       expect(e.masks).toBeGreaterThan(0);
     }
   });

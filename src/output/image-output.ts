@@ -15,18 +15,14 @@ export function sa1bFileOf(format: OutputFormat, target: string): string {
   return format === 'json' ? target : path.join(target, PNG_INFO_FILE);
 }
 
-export type OutputState = 'missing' | 'complete' | 'stale' | 'invalid';
+export type OutputState = 'missing' | 'complete' | 'changed' | 'stale' | 'invalid';
 
 /**
  * Whether an existing output is what this run would write: valid JSON, made
- * with the same fingerprint, for an image of the same size.
+ * with the same fingerprint, from an image file with the same SHA-256
+ * ('changed' when only the image differs: it was edited or replaced).
  */
-export async function readOutputState(
-  format: OutputFormat,
-  target: string,
-  fingerprint: string,
-  size: () => Promise<{ width: number; height: number } | undefined>,
-): Promise<OutputState> {
+export async function readOutputState(format: OutputFormat, target: string, fingerprint: string, imageSha256: string): Promise<OutputState> {
   let text: string;
   try {
     text = await readFile(sa1bFileOf(format, target), 'utf8');
@@ -41,7 +37,5 @@ export async function readOutputState(
   }
   if (!file?.image || !Array.isArray(file.annotations)) return 'invalid';
   if (file.info?.fingerprint !== fingerprint) return 'stale';
-  const actual = await size();
-  if (!actual || actual.width !== file.image.width || actual.height !== file.image.height) return 'invalid';
-  return 'complete';
+  return file.info.image_sha256 === imageSha256 ? 'complete' : 'changed';
 }

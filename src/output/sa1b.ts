@@ -15,11 +15,16 @@ export interface Sa1bAnnotation extends MaskRecord {
   id: number;
 }
 
+/** What made one output: the run's identity and the SHA-256 of the image file's bytes. */
+export interface OutputInfo extends RunIdentity {
+  image_sha256: string;
+}
+
 /** One image's masks in the SA-1B per-image layout, plus what made them. */
 export interface Sa1bFile {
   image: Sa1bImage;
   annotations: Sa1bAnnotation[];
-  info?: RunIdentity;
+  info?: OutputInfo;
 }
 
 /**
@@ -34,7 +39,7 @@ export function imageIdFor(fileName: string): number {
 }
 
 /** Annotation ids count from 1 within each image. */
-export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>, info?: RunIdentity): Sa1bFile {
+export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>, info?: OutputInfo): Sa1bFile {
   const file: Sa1bFile = {
     image: { image_id: imageIdFor(image.file_name), ...image },
     annotations: records.map((r, i) => ({ id: i + 1, ...r })),

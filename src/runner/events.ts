@@ -2,8 +2,10 @@ import type { StageTimings } from '../amg/generator.js';
 
 /** Seconds per stage of one image, as reported in `image_done`. */
 export interface ImageTimings extends StageTimings {
-  /** Resume check, file read and image decode. */
+  /** File read, resume check and image decode. */
   read: number;
+  /** SHA-256 of the image file's bytes (what resume compares). */
+  hash: number;
   /**
    * COCO RLE strings and the output records. The run-length counts
    * themselves are made during post-processing, straight from the logits.
@@ -14,8 +16,8 @@ export interface ImageTimings extends StageTimings {
 
 /** What a dataset run reports as it goes; `--json` prints these one a line. */
 export type RunEvent =
-  | { event: 'start'; images: number; skipped_non_images: number; shard: string | null; jobs: number; fingerprint: string; out: string }
-  | { event: 'image_done'; path: string; output: string; masks: number; seconds: number; timings: ImageTimings }
+  | { event: 'start'; images: number; skipped_non_images: number; skipped_output_folders: string[]; shard: string | null; jobs: number; fingerprint: string; out: string }
+  | { event: 'image_done'; path: string; output: string; masks: number; changed: boolean; seconds: number; timings: ImageTimings }
   | { event: 'image_skipped'; path: string; output: string; reason: 'complete' }
   | { event: 'image_failed'; path: string; reason: string }
-  | { event: 'summary'; images: number; written: number; skipped: number; failed: number; masks: number; seconds: number; interrupted: boolean };
+  | { event: 'summary'; images: number; written: number; changed: number; skipped: number; failed: number; masks: number; seconds: number; interrupted: boolean };

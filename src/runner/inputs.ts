@@ -1,7 +1,8 @@
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
+import { MANIFEST_FILE } from './manifest.js';
 
 /** Extensions taken as images (lower case, with the dot). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -19,6 +20,8 @@ export interface InputList {
   images: InputImage[];
   /** Files found by folders, globs or lists but skipped for not having an image extension. */
   skippedNonImages: number;
+  /** Folders not searched because they hold sam-amg outputs: the run's own output folder, or one with a run manifest. */
+  skippedOutputFolders: string[];
 }
 
 export interface InputSources {
@@ -30,6 +33,8 @@ export interface InputSources {
   listRoot?: string;
   /** Text of standard input, read when a list is '-'. */
   readStdin?: () => Promise<string>;
+  /** The run's output folder: never searched for images, even inside an input folder. */
+  outDir?: string;
 }
 
 function isImageName(name: string): boolean {
@@ -39,8 +44,27 @@ function isImageName(name: string): boolean {
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 class Collector {
-  readonly out: InputList = { images: [], skippedNonImages: 0 };
+  readonly out: InputList = { images: [], skippedNonImages: 0, skippedOutputFolders: [] };
   private readonly seen = new Set<string>();
+  private readonly outputFolderCache = new Map<string, boolean>();
+
+  constructor(private readonly outReal: string | undefined) {}
+
+  /**
+   * Whether a folder holds sam-amg outputs (it is the output folder, or has a
+   * run manifest) and must not be searched: a run would otherwise take its
+   * own mask PNGs for images. Noted once per folder.
+   */
+  async holdsOutputs(dir: string): Promise<boolean> {
+    const real = await realpath(dir).catch(() => path.resolve(dir));
+    let holds = this.outputFolderCache.get(real);
+    if (holds === undefined) {
+      holds = real === this.outReal || await access(path.join(dir, MANIFEST_FILE)).then(() => true, () => false);
+      this.outputFolderCache.set(real, holds);
+      if (holds) this.out.skippedOutputFolders.push(dir);
+    }
+    return holds;
+  }
 
   add(file: string, relative: string, filterByExtension: boolean): void {
     if (filterByExtension && !isImageName(file)) {
@@ -58,6 +82,7 @@ async function walk(dir: string, prefix: string, visited: Set<string>, into: Col
   const real = await realpath(dir);
   if (visited.has(real)) return; // a symlink loop, or a folder reached twice
   visited.add(real);
+  if (await into.holdsOutputs(dir)) return;
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => byName(a.name, b.name));
   for (const entry of entries) {
@@ -90,6 +115,18 @@ function toPosix(p: string): string {
   return p.split(path.sep).join('/');
 }
 
+/** Whether a pattern's match lies in a folder, between the pattern's fixed folder and the file, that holds outputs. */
+async function insideOutputFolder(file: string, base: string, into: Collector): Promise<boolean> {
+  const folders: string[] = [];
+  const top = path.resolve(base);
+  for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
+    folders.push(dir);
+    if (dir === top || !dir.startsWith(top) || path.dirname(dir) === dir) break;
+  }
+  for (const dir of folders.reverse()) if (await into.holdsOutputs(dir)) return true;
+  return false;
+}
+
 /** A list entry's name: relative to the root, or its absolute path without the leading '/' when outside it. */
 function listRelative(entry: string, root: string): string {
   const abs = path.resolve(root, entry);
@@ -107,7 +144,8 @@ function listRelative(entry: string, root: string): string {
  */
 export async function listInputs(sources: InputSources | string[]): Promise<InputList> {
   const src: InputSources = Array.isArray(sources) ? { paths: sources } : sources;
-  const into = new Collector();
+  const outReal = src.outDir === undefined ? undefined : await realpath(src.outDir).catch(() => path.resolve(src.outDir!));
+  const into = new Collector(outReal);
   for (const p of src.paths) {
     const info = await stat(p).catch(() => undefined);
     if (info?.isDirectory()) {
@@ -118,7 +156,9 @@ export async function listInputs(sources: InputSources | string[]): Promise<Inpu
       const base = globBase(p);
       const matches = await glob(p, { onlyFiles: true, followSymbolicLinks: true, expandDirectories: false });
       if (matches.length === 0) throw new UsageError(`${p}: the pattern matches no files`);
-      for (const m of matches.sort(byName)) into.add(m, toPosix(path.relative(base, m)), true);
+      for (const m of matches.sort(byName)) {
+        if (!(await insideOutputFolder(m, base, into))) into.add(m, toPosix(path.relative(base, m)), true);
+      }
     } else {
       throw new UsageError(`${p}: no such file or folder`);
     }

@@ -1,13 +1,16 @@
-import { readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { emptyTimings, generateMaskData, type GenerateOptions } from '../amg/generator.js';
 import type { PromptModel } from '../amg/prompt-model.js';
 import { toRecords } from '../amg/records.js';
-import { decodeImage, ImageDecodeError, readImageSize } from '../image/decode.js';
+import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { ModelError } from '../model/model-error.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
+import { prepareOutputFolder } from '../output/out-folder.js';
 import { readOutputState, writeImageOutput } from '../output/image-output.js';
 import { StaleTempSweeper } from '../output/stale-temps.js';
 import type { RunIdentity } from '../output/run-identity.js';
@@ -44,11 +47,16 @@ export interface ImageFailure {
 
 export interface RunSummary {
   images: number;
+  /** Outputs written where there was none (or an unreadable one). */
   written: number;
+  /** Outputs written again because their image's bytes changed since. */
+  changed: number;
   skipped: number;
   failed: ImageFailure[];
   masks: number;
   skippedNonImages: number;
+  /** Folders holding sam-amg outputs that input discovery did not search. */
+  skippedOutputFolders: string[];
   seconds: number;
   interrupted: boolean;
 }
@@ -83,8 +91,23 @@ interface WorkItem {
 
 type Prepared =
   | { kind: 'skip' }
-  | { kind: 'image'; pixels: RgbImage; readSeconds: number }
+  | { kind: 'image'; pixels: RgbImage; sha256: string; changed: boolean; readSeconds: number; hashSeconds: number }
   | { kind: 'error'; error: unknown };
+
+/**
+ * An input's bytes, if it is a regular file: a device such as /dev/zero
+ * would be read forever and a FIFO would block the run.
+ */
+async function readRegularFile(file: string): Promise<Buffer> {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before the check below.
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new ImageDecodeError('not a regular file');
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
 
 const now = () => performance.now() / 1000;
 
@@ -100,7 +123,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const { identity, outDir } = opts;
   const format = identity.format;
   const emit = (e: RunEvent) => opts.onEvent?.(e);
-  const list = await listInputs(opts.sources);
+  await prepareOutputFolder(outDir);
+  const list = await listInputs({ ...opts.sources, outDir });
   if (list.images.length === 0) {
     throw new UsageError(`no images found in ${[...opts.sources.paths, ...(opts.sources.lists ?? [])].join(', ')}` +
       (list.skippedNonImages ? ` (${list.skippedNonImages} files without an image extension skipped)` : ''));
@@ -110,8 +134,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     : list.images;
 
   const summary: RunSummary = {
-    images: mine.length, written: 0, skipped: 0, failed: [], masks: 0,
-    skippedNonImages: list.skippedNonImages, seconds: 0, interrupted: false,
+    images: mine.length, written: 0, changed: 0, skipped: 0, failed: [], masks: 0,
+    skippedNonImages: list.skippedNonImages, skippedOutputFolders: list.skippedOutputFolders, seconds: 0, interrupted: false,
   };
   const failuresByOrder = new Map<number, ImageFailure>();
   const fail = (item: { order: number; image: InputImage }, reason: string) => {
@@ -138,19 +162,24 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   await claimOutputFolder(outDir, identity, opts.overwrite ?? false);
   emit({
     event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
+    skipped_output_folders: list.skippedOutputFolders,
     shard: shardName(opts.shard), jobs: opts.jobs ?? 1, fingerprint: identity.fingerprint, out: outDir,
   });
 
   const prepare = async (item: WorkItem): Promise<Prepared> => {
     const t = now();
     try {
-      const state = await readOutputState(format, item.out, identity.fingerprint, () => readImageSize(item.image.path));
+      const bytes = await readRegularFile(item.image.path);
+      const th = now();
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const hashSeconds = now() - th;
+      const state = await readOutputState(format, item.out, identity.fingerprint, sha256);
       if (state === 'complete') return { kind: 'skip' };
       if (state === 'stale' && !opts.overwrite) {
         return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass --overwrite to replace it`) };
       }
-      const pixels = await decodeImage(await readFile(item.image.path));
-      return { kind: 'image', pixels, readSeconds: now() - t };
+      const pixels = await decodeImage(bytes);
+      return { kind: 'image', pixels, sha256, changed: state === 'changed', readSeconds: now() - t - hashSeconds, hashSeconds };
     } catch (error) {
       return { kind: 'error', error };
     }
@@ -188,16 +217,18 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
         { ...opts.generate, signal: opts.signal, timings: stages });
       const tr = now();
       const records = toRecords(data);
-      const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative }, identity);
+      const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
+        { ...identity, image_sha256: ready.sha256 });
       const tw = now();
       await sweeper.before(item.out);
       await writeImageOutput(format, item.out, file);
-      const timings: ImageTimings = { read: ready.readSeconds, ...stages, rle: tw - tr, write: now() - tw };
-      summary.written++;
+      const timings: ImageTimings = { read: ready.readSeconds, hash: ready.hashSeconds, ...stages, rle: tw - tr, write: now() - tw };
+      if (ready.changed) summary.changed++;
+      else summary.written++;
       summary.masks += records.length;
       emit({
-        event: 'image_done', path: item.image.path, output: item.out, masks: records.length,
-        seconds: now() - t0 + ready.readSeconds, timings,
+        event: 'image_done', path: item.image.path, output: item.out, masks: records.length, changed: ready.changed,
+        seconds: now() - t0 + ready.readSeconds + ready.hashSeconds, timings,
       });
     } catch (err) {
       if (isAbort(err)) return;
@@ -221,7 +252,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   summary.interrupted = opts.signal?.aborted ?? false;
   summary.seconds = now() - started;
   emit({
-    event: 'summary', images: summary.images, written: summary.written, skipped: summary.skipped,
+    event: 'summary', images: summary.images, written: summary.written, changed: summary.changed, skipped: summary.skipped,
     failed: summary.failed.length, masks: summary.masks, seconds: summary.seconds, interrupted: summary.interrupted,
   });
   return summary;
