@@ -21,6 +21,7 @@ export interface RunCliOptions {
   threads?: string;
   postprocessWorkers?: string;
   promptsPerCall: string;
+  decoderGraph: 'split' | 'whole';
   jobs: string;
   list?: string[];
   root?: string;
@@ -75,7 +76,9 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   await prepareOutputFolder(o.out);
   const files = await chooseModel(o);
 
-  const model = await SamOnnxModel.load(files, { threads, promptsPerCall });
+  const model = await SamOnnxModel.load(files, {
+    threads, promptsPerCall, decoderGraph: o.decoderGraph, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
+  });
   const identity = await runIdentity(files, settings, o.format as OutputFormat);
   const reporter = chooseReporter(o, interval);
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;

@@ -9,6 +9,11 @@ const ELEMENT_TYPES: Readonly<Record<number, string>> = {
   9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
 };
 
+/** The ONNX element type of each onnxruntime type name. */
+export const ELEMENT_CODES: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(ELEMENT_TYPES).map(([code, name]) => [name, Number(code)]),
+);
+
 function tensorInfo(value: onnxProto.onnx.IValueInfoProto): TensorInfo {
   const tensor = value.type?.tensorType;
   if (!tensor) return { type: 'non-tensor', shape: [] };

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { preprocessShape } from '../amg/geometry.js';
@@ -10,8 +10,7 @@ import { fromFloat16, toFloat16 } from './float16.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
-import { parseModel, protoGraphInfo } from './proto-info.js';
-import { pruneOutputs } from './prune.js';
+import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
 
 export interface ModelFiles {
   encoder: string;
@@ -39,10 +38,17 @@ export interface RuntimeOptions {
    * README's Performance).
    */
   promptsPerCall?: number;
+  /** Profile the decoder session with onnxruntime's profiler into files named from this prefix (bench:profile). */
+  profileDecoderTo?: string;
+  /** 'split' (default): the decoder's per-crop part runs once per crop; 'whole': the exported graph on every call. */
+  decoderGraph?: DecoderGraphMode;
+  /** Told once when a decoder asked to split runs whole, with why. */
+  onNotice?: (message: string) => void;
 }
 
-function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
+function sessionOptions(options: RuntimeOptions, profilePrefix?: string): ort.InferenceSession.SessionOptions {
   return {
+    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     enableMemPattern: options.enableMemPattern ?? false,
     executionMode: 'sequential',
@@ -51,40 +57,13 @@ function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOp
   };
 }
 
-async function openSession(file: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
+async function openSession(file: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   try {
     await access(file);
   } catch {
     throw new ModelError(`${file}: model file not found`);
   }
-  try {
-    return await ort.InferenceSession.create(file, sessionOptions(options));
-  } catch (err) {
-    const first = String((err as Error).message).split('\n')[0];
-    throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
-  }
-}
-
-/**
- * The decoder, planned from its parsed graph and cut to the outputs sam-amg
- * reads before the one session is made, so its file is read and loaded once.
- */
-async function openDecoder(
-  file: string,
-  planFor: (graph: GraphInfo) => FamilyPlan,
-  options: RuntimeOptions,
-): Promise<{ session: ort.InferenceSession; graph: GraphInfo; plan: FamilyPlan }> {
-  const bytes = await readFile(file).catch(() => {
-    throw new ModelError(`${file}: model file not found`);
-  });
-  const model = parseModel(bytes);
-  if (!model) throw new ModelError(`${file}: not a loadable ONNX model (not an ONNX protobuf)`);
-  const graph = protoGraphInfo(model, file);
-  const plan = planFor(graph);
-  const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
-  // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
-  const lean = pruned && await ort.InferenceSession.create(pruned, sessionOptions(options)).catch(() => undefined);
-  return { session: lean || await openSession(file, options), graph, plan };
+  return createSession(file, options, file);
 }
 
 const DEFAULT_PROMPTS_PER_CALL = 1;
@@ -127,7 +106,7 @@ export class SamOnnxModel implements PromptModel {
 
   private constructor(
     private readonly encoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
+    private readonly decoderSessions: DecoderSessions,
     private readonly files: ModelFiles,
     readonly plan: FamilyPlan,
     private readonly config: ModelConfig,
@@ -138,6 +117,12 @@ export class SamOnnxModel implements PromptModel {
 
   get family(): FamilyId {
     return this.plan.family;
+  }
+
+  /** The decoder's per-crop part, when it runs split: how many nodes it holds and the values it hands over. */
+  get decoderSplit(): { hoisted: number; handoff: readonly string[] } | undefined {
+    const crop = this.decoderSessions.crop;
+    return crop && { hoisted: crop.hoisted, handoff: crop.handoff };
   }
 
   /** Side of the square the encoder sees. */
@@ -161,12 +146,22 @@ export class SamOnnxModel implements PromptModel {
 
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
-    const encoder = await openSession(files.encoder, options);
+    const encoder = await openSession(files.encoder, sessionOptions(options));
+    const maxPerCall = options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL;
     try {
       const encoderGraph = graphInfo(encoder, files.encoder);
-      const decoder = await openDecoder(files.decoder, (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family), options);
-      const { plan, graph: decoderGraph } = decoder;
-      return new SamOnnxModel(encoder, decoder.session, files, plan, config, encoderGraph, decoderGraph, options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL);
+      const decoder = await openDecoder(
+        files.decoder,
+        (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family),
+        (plan) => {
+          const perCall = Math.min(plan.decoder.promptsPerCall, maxPerCall);
+          return { cropConstant: cropConstantInputs(plan, perCall), shapes: perCall === 1 ? singlePromptShapes(plan) : undefined };
+        },
+        options.decoderGraph ?? 'split',
+        sessionOptions(options, options.profileDecoderTo),
+      );
+      if (decoder.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${decoder.notSplit}`);
+      return new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
     } catch (err) {
       await encoder.release();
       throw err;
@@ -204,12 +199,22 @@ export class SamOnnxModel implements PromptModel {
     });
     const d = this.plan.decoder;
     const { width: w, height: h } = crop;
+    let embedding: OnnxEmbedding;
     if (d.frame === 'letterbox') {
       const [fh, fw] = preprocessShape(h, w, d.frameSize);
-      return new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
+      embedding = new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
+    } else {
+      const L = d.lowResSize;
+      embedding = new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
     }
-    const L = d.lowResSize;
-    return new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
+    const cropPart = this.decoderSessions.crop;
+    if (cropPart) {
+      // The decoder's per-crop part, once: its results join the embedding's tensors under their own names.
+      const all = this.feeds(embedding, new Float32Array(2), 1);
+      const handoff = await cropPart.session.run(Object.fromEntries(cropPart.inputs.map((name) => [name, all[name]])));
+      Object.assign(tensors, handoff);
+    }
+    return embedding;
   }
 
   async decode(embedding: CropEmbedding, points: Float32Array, count: number): Promise<DecodedPrompts> {
@@ -222,8 +227,7 @@ export class SamOnnxModel implements PromptModel {
     const perCall = Math.min(this.promptsSentPerCall, count);
     for (let first = 0; first < count; first += perCall) {
       const n = Math.min(perCall, count - first);
-      const out = await this.decoder.run(this.feeds(embedding, points.subarray(2 * first, 2 * (first + n)), n),
-        [d.lowResOutput, d.iouOutput]);
+      const out = await this.runPrompts(embedding, points.subarray(2 * first, 2 * (first + n)), n);
       const masks = out[d.lowResOutput];
       const ious = out[d.iouOutput];
       const tokens = masks.dims[masks.dims.length - 3];
@@ -241,6 +245,17 @@ export class SamOnnxModel implements PromptModel {
       }
     }
     return { lowRes, iouPreds };
+  }
+
+  /** One decoder call; a split decoder reads the per-crop values from the embedding. */
+  private runPrompts(embedding: OnnxEmbedding, points: Float32Array, n: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const d = this.plan.decoder;
+    const session = this.decoderSessions.prompt;
+    const all = this.feeds(embedding, points, n);
+    const feeds = this.decoderSessions.crop
+      ? Object.fromEntries(session.inputNames.map((name) => [name, embedding.tensors[name] ?? all[name]]))
+      : all;
+    return session.run(feeds, [d.lowResOutput, d.iouOutput]);
   }
 
   /** One call's decoder inputs for `n` single-point prompts. */
@@ -293,10 +308,39 @@ export class SamOnnxModel implements PromptModel {
     }
   }
 
+  /** Writes the decoder's profile (see RuntimeOptions.profileDecoderTo). */
+  endDecoderProfiling(): void {
+    this.decoderSessions.prompt.endProfiling();
+  }
+
   async release(): Promise<void> {
     await this.encoder.release();
-    await this.decoder.release();
+    await this.decoderSessions.prompt.release();
+    await this.decoderSessions.crop?.session.release();
   }
+}
+
+/**
+ * The decoder inputs that stay the same for every prompt of a crop: the
+ * embeddings, the image size, and (one prompt a call) the mask prompt AMG
+ * never gives (zeros, has_mask_input 0). With several prompts a call the
+ * mask inputs carry the prompt axis, so they stay per call.
+ */
+function cropConstantInputs(plan: FamilyPlan, promptsPerCall: number): Set<string> {
+  const names = new Set<string>([...plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o)), 'orig_im_size']);
+  if (promptsPerCall === 1) for (const n of ['mask_input', 'has_mask_input']) names.add(n);
+  return names;
+}
+
+/** The shape of every decoder input as one single-point prompt is fed (see `feeds`). */
+function singlePromptShapes(plan: FamilyPlan): Record<string, number[]> {
+  const d = plan.decoder;
+  const points = d.paddingPoint ? 2 : 1;
+  const L = d.lowResSize;
+  if (d.feeds === 'efficientsam') {
+    return { image_embeddings: [1, 256, 64, 64], batched_point_coords: [1, 1, points, 2], batched_point_labels: [1, 1, points], orig_im_size: [2] };
+  }
+  return { point_coords: [1, points, 2], point_labels: [1, points], mask_input: [1, 1, L, L], has_mask_input: [1], orig_im_size: [2] };
 }
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */

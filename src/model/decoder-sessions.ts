@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import type { FamilyPlan, GraphInfo } from './families.js';
+import { ModelError } from './model-error.js';
+import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
+import { pruneOutputs } from './prune.js';
+import { encodeModel, fixInputShapes, splitAtCropInputs, typeHandoff } from './split.js';
+
+/**
+ * How the decoder graph runs: 'split' (default) computes the nodes that
+ * depend only on the crop once per crop and the rest per prompt; 'whole'
+ * runs the exported graph as it is on every call, the reference the tests
+ * compare the split against.
+ */
+export type DecoderGraphMode = 'split' | 'whole';
+
+export interface DecoderSessions {
+  /** Run for every call: the whole graph, or its per-prompt part. */
+  prompt: ort.InferenceSession;
+  /** The per-crop part when split, with the inputs it reads. */
+  crop?: { session: ort.InferenceSession; inputs: readonly string[]; handoff: readonly string[]; hoisted: number };
+  graph: GraphInfo;
+  plan: FamilyPlan;
+  /** Why a graph asked to split runs whole. */
+  notSplit?: string;
+}
+
+export async function createSession(source: string | Uint8Array, options: ort.InferenceSession.SessionOptions, file: string): Promise<ort.InferenceSession> {
+  try {
+    return typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
+  }
+}
+
+/**
+ * The graph with its inputs' dimensions fixed to those fed and the shape
+ * arithmetic folded by onnxruntime's basic optimisations (constant folding,
+ * no fusions), read back; the graph as it was when that fails.
+ */
+async function withShapesFolded(model: onnxProto.onnx.IModelProto, shapes: Record<string, number[]>): Promise<onnxProto.onnx.IModelProto> {
+  const before = encodeModel(model);
+  fixInputShapes(model, shapes);
+  const folder = await mkdtemp(path.join(tmpdir(), 'sam-amg-fold-'));
+  try {
+    const file = path.join(folder, 'folded.onnx');
+    const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: 'basic', optimizedModelFilePath: file });
+    await session.release();
+    return parseModel(await readFile(file)) ?? parseModel(before)!;
+  } catch {
+    return parseModel(before)!;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The decoder, planned from its parsed graph, cut to the outputs sam-amg
+ * reads and, in 'split' mode, split at the values fixed for a crop
+ * (`cropConstant` names the inputs that are: the embeddings, and the inputs
+ * AMG never varies). Its file is read and parsed once.
+ */
+export async function openDecoder(
+  file: string,
+  planFor: (graph: GraphInfo) => FamilyPlan,
+  perCall: (plan: FamilyPlan) => { cropConstant: ReadonlySet<string>; shapes?: Record<string, number[]> },
+  mode: DecoderGraphMode,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<DecoderSessions> {
+  const bytes = await readFile(file).catch(() => {
+    throw new ModelError(`${file}: model file not found`);
+  });
+  const model = parseModel(bytes);
+  if (!model) throw new ModelError(`${file}: not a loadable ONNX model (not an ONNX protobuf)`);
+  const graph = protoGraphInfo(model, file);
+  const plan = planFor(graph);
+  const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
+  const whole = async (notSplit?: string): Promise<DecoderSessions> => {
+    // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
+    const lean = pruned && await ort.InferenceSession.create(pruned, options).catch(() => undefined);
+    return { prompt: lean || await createSession(file, options, file), graph, plan, notSplit };
+  };
+  if (mode === 'whole') return whole();
+  const { cropConstant, shapes } = perCall(plan);
+  const split = splitAtCropInputs(shapes ? await withShapesFolded(model, shapes) : model, cropConstant);
+  if (!split) return whole('no part of the graph depends on the crop alone, or its weights are in external files');
+  let crop: ort.InferenceSession | undefined;
+  try {
+    // A profile (bench:profile) is of the per-call part only.
+    crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...options, enableProfiling: false });
+    const types = new Map(crop.outputNames.map((name, i) => {
+      const meta = crop!.outputMetadata[i];
+      return [name, meta?.isTensor ? { elemType: ELEMENT_CODES[meta.type], shape: meta.shape } : { elemType: 0, shape: [] }] as const;
+    }));
+    if ([...types.values()].some((t) => !t.elemType)) throw new Error('a value handed from the per-crop part is not a tensor');
+    const prompt = await ort.InferenceSession.create(typeHandoff(split, types), options);
+    return { prompt, crop: { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted }, graph, plan };
+  } catch (err) {
+    await crop?.release();
+    return whole(`onnxruntime did not load its two parts (${String((err as Error).message).split('\n')[0]})`);
+  }
+}
