@@ -22,7 +22,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
-import { benchOptions, helpFromHeader } from './args.js';
+import { benchOptions, helpFromHeader, machineLine } from './args.js';
 
 const { args, opt } = benchOptions();
 helpFromHeader(args, import.meta.url);
@@ -72,6 +72,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const peak = Math.max(...best.shapes);
 const result = {
+  machine: machineLine(),
   cores: cpus().length,
   threads,
   model: modelDir,

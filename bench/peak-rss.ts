@@ -18,7 +18,7 @@ import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { runIdentity } from '../src/output/run-identity.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
-import { benchOptions } from './args.js';
+import { benchOptions, machineLine } from './args.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { args, opt } = benchOptions();
@@ -47,6 +47,7 @@ const summary = await runDataset({
 const seconds = (performance.now() - t) / 1000;
 const peakMiB = process.resourceUsage().maxRSS / 1024;
 console.log(JSON.stringify({
+  machine: machineLine(),
   image: `${w}x${h}`, model: path.relative(root, modelDir), crop_n_layers: settings.cropNLayers,
   crops: generateCropBoxes(h, w, settings.cropNLayers, settings.cropOverlapRatio).length,
   masks: summary.masks, seconds: +seconds.toFixed(1), peak_rss_mib: +peakMiB.toFixed(0),

@@ -20,7 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../src/package-root.js';
-import { benchOptions, helpFromHeader } from './args.js';
+import { benchOptions, helpFromHeader, machineLine } from './args.js';
 
 const { args, opt } = benchOptions();
 helpFromHeader(args, import.meta.url);
@@ -87,8 +87,9 @@ for (const row of rows.values()) {
     `${(r.wall / n).toFixed(1)} | ${(r.stages.encode / n).toFixed(1)} | ${(r.stages.decode / n).toFixed(1)} | ` +
     `${(((r.wall - inference) / inference) * 100).toFixed(1)}% | ${r.peak_rss_mib.toFixed(0)} |`);
 }
+console.log(machineLine());
 console.log(lines.join('\n'));
 const outFile = opt('--out', path.join(PACKAGE_ROOT, 'bench/results', `registry-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
 mkdirSync(path.dirname(outFile), { recursive: true });
-writeFileSync(outFile, JSON.stringify({ cores: cpus().length, pointsPerSide: Number(pps), images, rows: [...rows.values()] }, null, 1));
+writeFileSync(outFile, JSON.stringify({ machine: machineLine(), cores: cpus().length, pointsPerSide: Number(pps), images, rows: [...rows.values()] }, null, 1));
 console.log(`results: ${outFile}`);

@@ -39,7 +39,7 @@ import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postpr
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
-import { benchOptions, helpFromHeader } from './args.js';
+import { benchOptions, helpFromHeader, machineLine } from './args.js';
 
 interface Config {
   name: string;
@@ -166,10 +166,11 @@ async function parent(): Promise<void> {
       return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
     }),
   ];
+  console.log(machineLine());
   console.log(lines.join('\n'));
   const outFile = opt('--out', path.join(PACKAGE_ROOT, 'bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ model, images, settings, cores: cpus().length, results }, null, 1));
+  writeFileSync(outFile, JSON.stringify({ machine: machineLine(), model, images, settings, cores: cpus().length, results }, null, 1));
   console.log(`results: ${outFile}`);
 }
 

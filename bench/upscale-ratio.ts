@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { emptyTimings, generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { benchOptions } from './args.js';
+import { benchOptions, machineLine } from './args.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { args, opt } = benchOptions();
@@ -49,6 +49,7 @@ for (const file of files) {
   totalFull += seconds.full;
   rows.push(`| ${path.basename(file)} | ${image.width}×${image.height} | ${seconds.full.toFixed(2)} | ${seconds.sparse.toFixed(2)} | ${(seconds.sparse / seconds.full).toFixed(2)} |`);
 }
+console.log(machineLine());
 console.log('| image | size | full post-processing s | sparse post-processing s | sparse / full |\n|---|---|---|---|---|');
 console.log(rows.join('\n'));
 console.log(`| all | | ${totalFull.toFixed(2)} | ${totalSparse.toFixed(2)} | ${(totalSparse / totalFull).toFixed(2)} |`);
