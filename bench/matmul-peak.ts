@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { matmulGraph, timeMatmul } from './matmul.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
@@ -33,25 +33,6 @@ const threads = Number(opt('--threads', String(cpus().length)));
 
 /** [rows, inner, cols]: a large square product and the decoder's own shapes (4096 image tokens, 256-d, MLP 2048). */
 const SHAPES: [number, number, number][] = [[4096, 1024, 1024], [4096, 256, 256], [4096, 256, 2048]];
-
-function matmulGraph(m: number, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder();
-  const a = g.input('a', 'float', [m, k]);
-  let seed = 1;
-  const weight = Array.from({ length: k * n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5);
-  g.op('MatMul', [a, g.constant('float', [k, n], weight)], {}, 'y');
-  g.output('y', 'float', [m, n]);
-  return g.serialize('matmul', 17);
-}
-
-async function timeMatmul(session: ort.InferenceSession, m: number, k: number, n: number): Promise<number> {
-  const feed = { a: new ort.Tensor('float32', new Float32Array(m * k).fill(0.5), [m, k]) };
-  await session.run(feed);
-  const calls = Math.max(3, Math.round(2e10 / (m * k * n)));
-  const start = performance.now();
-  for (let i = 0; i < calls; i++) await session.run(feed);
-  return (calls * m * k * n) / 1e9 / ((performance.now() - start) / 1000);
-}
 
 const summary = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'bench/models/summary.json'), 'utf8'));
 const gmacPerPrompt: number = summary['sam-decoder'].gmac_per_prompt;

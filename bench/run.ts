@@ -23,7 +23,9 @@
  *                           batch16, batch8, batch4, batch1 (the batched decoder, 16/8/4/1 a call), full-upscale, ort-basic,
  *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
  *                           (post-processing on the main thread, or on 1 or 2 worker
- *                           threads; base does what the CLI does) (default base,jobs2,batched)
+ *                           threads; base does what the CLI does), whole, split (the decoder
+ *                           graph as exported on every call, or split per crop and per prompt)
+ *                           (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -53,6 +55,8 @@ interface Config {
   memPattern?: boolean;
   /** Post-processing worker threads (default: the CLI's, 1 with more than 2 cores; 0: on the main thread). */
   workers?: number;
+  /** The decoder's per-crop part once per crop ('split', the CLI's default) or the exported graph every call. */
+  decoderGraph?: 'split' | 'whole';
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -72,6 +76,8 @@ const CONFIGS: Record<string, Config> = {
   inline: { name: 'inline', jobs: 1, workers: 0 },
   workers1: { name: 'workers1', jobs: 1, workers: 1 },
   workers2: { name: 'workers2', jobs: 1, workers: 2 },
+  whole: { name: 'whole', jobs: 1, decoderGraph: 'whole' },
+  split: { name: 'split', jobs: 1, decoderGraph: 'split' },
 };
 
 interface ChildJob {
@@ -87,7 +93,7 @@ interface ChildResult {
   images: number;
   masks: number;
   wall: number;
-  stages: { read: number; encode: number; decode: number; postprocess: number; rle: number; write: number };
+  stages: { read: number; hash: number; encode: number; decode: number; postprocess: number; rle: number; write: number };
   peak_rss_mib: number;
 }
 
@@ -101,11 +107,11 @@ async function child(job: ChildJob): Promise<ChildResult> {
   };
   const model = await SamOnnxModel.load(files, {
     threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
-    promptsPerCall: config.promptsPerCall,
+    promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph,
   });
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
-  const stages = { read: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
+  const stages = { read: 0, hash: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
   const workers = config.workers ?? defaultPostprocessWorkers();
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const t = performance.now();

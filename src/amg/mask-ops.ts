@@ -30,15 +30,12 @@ export function thresholdedBox(mask: UpscaledMask, width: number, threshold: num
   let x0 = width, y0 = -1, x1 = -1, y1 = -1;
   for (let y = 0; y < rowStart.length; y++) {
     const row = y * width;
-    let first = -1;
-    let last = -1;
-    for (let x = rowStart[y]; x < rowEnd[y]; x++) {
-      if (logits[row + x] > threshold) {
-        if (first < 0) first = x;
-        last = x;
-      }
-    }
-    if (first >= 0) {
+    // Only a row's first and last passing pixel matter: scan in from both ends, not across the inside.
+    let first = rowStart[y];
+    while (first < rowEnd[y] && !(logits[row + first] > threshold)) first++;
+    if (first < rowEnd[y]) {
+      let last = rowEnd[y] - 1;
+      while (!(logits[row + last] > threshold)) last--;
       if (y0 < 0) y0 = y;
       y1 = y;
       if (first < x0) x0 = first;

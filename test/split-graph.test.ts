@@ -1,0 +1,63 @@
+import * as ort from 'onnxruntime-node';
+import { expect, it } from 'vitest';
+import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { parseModel } from '../src/model/proto-info.js';
+import { encodeModel, fixInputShapes, splitAtCropInputs, typeHandoff } from '../src/model/split.js';
+
+/** out = (e·w + p) · (w + w) + e·w, with e fixed for a crop and p a prompt. */
+function graph(outputFromCrop = false): Uint8Array {
+  const g = new GraphBuilder();
+  const e = g.input('e', 'float', [1, 4]);
+  const p = g.input('p', 'float', [1, 'n']);
+  const w = g.constant('float', [4], [0.5, -1, 2, 3]);
+  const a = g.op('Mul', [e, w], {}, 'a');
+  const s = g.op('Add', [w, w], {}, 's');
+  const b = g.op('Add', [a, p], {}, 'b');
+  g.op('Add', [g.op('Mul', [b, s]), a], {}, 'out');
+  g.output('out', 'float', [1, 4]);
+  if (outputFromCrop) g.output('a', 'float', [1, 4]);
+  return g.serialize('toy', 17);
+}
+
+it('moves what depends on the crop alone to the per-crop part, keeps constants on both sides, and computes the same', async () => {
+  const split = splitAtCropInputs(parseModel(graph())!, new Set(['e']))!;
+  expect(split.hoisted).toBe(1);
+  expect(split.handoff).toEqual(['a']);
+  expect(split.cropInputs).toEqual(['e']);
+  const ops = (m: typeof split.crop) => m.graph!.node!.map((n) => `${n.opType}(${n.input!.join(',')})`);
+  expect(ops(split.crop)).toEqual([expect.stringMatching(/^Mul\(e,const_\d+\)$/)]);
+  // The static w + w stays with the per-prompt part, which reads it; it is not handed over.
+  expect(ops(split.prompt)).toEqual([expect.stringMatching(/^Add\(const_\d+,const_\d+\)$/), 'Add(a,p)', expect.stringMatching(/^Mul\(b,s\)$/), expect.stringMatching(/^Add\(mul_\d+,a\)$/)]);
+
+  const cropSession = await ort.InferenceSession.create(encodeModel(split.crop));
+  const types = new Map(cropSession.outputNames.map((n, i) => [n, { elemType: 1, shape: (cropSession.outputMetadata[i] as { shape: number[] }).shape }]));
+  const promptSession = await ort.InferenceSession.create(typeHandoff(split, types));
+  const whole = await ort.InferenceSession.create(graph());
+  const e = new ort.Tensor('float32', Float32Array.from([1.5, -2.25, 3.125, 0.1]), [1, 4]);
+  const p = new ort.Tensor('float32', Float32Array.from([0.3, 0.7, -1.1, 9]), [1, 4]);
+  const handoff = await cropSession.run({ e });
+  const parts = await promptSession.run({ p, a: handoff.a });
+  const reference = await whole.run({ e, p });
+  expect(Array.from(parts.out.data as Float32Array)).toEqual(Array.from(reference.out.data as Float32Array));
+  // By hand, in float32 as onnxruntime computes it.
+  const f = Math.fround;
+  const expected = [0.5, -1, 2, 3].map((w, k) => {
+    const ew = f((e.data as Float32Array)[k] * w);
+    return f(f(f(ew + (p.data as Float32Array)[k]) * f(w + w)) + ew);
+  });
+  expect(Array.from(reference.out.data as Float32Array)).toEqual(expected);
+  for (const s of [cropSession, promptSession, whole]) await s.release();
+});
+
+it('declines a graph with an output from the per-crop part, and one where nothing depends on the crop alone', () => {
+  expect(splitAtCropInputs(parseModel(graph(true))!, new Set(['e']))).toBeUndefined();
+  expect(splitAtCropInputs(parseModel(graph())!, new Set(['p']))).toBeUndefined();
+});
+
+it('fixes symbolic input dimensions to those fed and leaves fixed ones alone', () => {
+  const model = parseModel(graph())!;
+  fixInputShapes(model, { p: [1, 4], e: [7, 7] });
+  const dims = (name: string) => model.graph!.input!.find((i) => i.name === name)!.type!.tensorType!.shape!.dim!.map((d) => Number(String(d.dimValue)));
+  expect(dims('p')).toEqual([1, 4]);
+  expect(dims('e')).toEqual([1, 4]);
+});
