@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
 import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
 import { parseModel } from '../src/model/proto-info.js';
-import { encodeModel, fixInputShapes, splitAtCropInputs, typeHandoff } from '../src/model/split.js';
+import { encodeModel, splitAtCropInputs, typeHandoff } from '../src/model/split.js';
 
 /** out = (e·w + p) · (w + w) + e·w, with e fixed for a crop and p a prompt. */
 function graph(outputFromCrop = false): Uint8Array {
@@ -52,12 +52,4 @@ it('moves what depends on the crop alone to the per-crop part, keeps constants o
 it('declines a graph with an output from the per-crop part, and one where nothing depends on the crop alone', () => {
   expect(splitAtCropInputs(parseModel(graph(true))!, new Set(['e']))).toBeUndefined();
   expect(splitAtCropInputs(parseModel(graph())!, new Set(['p']))).toBeUndefined();
-});
-
-it('fixes symbolic input dimensions to those fed and leaves fixed ones alone', () => {
-  const model = parseModel(graph())!;
-  fixInputShapes(model, { p: [1, 4], e: [7, 7] });
-  const dims = (name: string) => model.graph!.input!.find((i) => i.name === name)!.type!.tensorType!.shape!.dim!.map((d) => Number(String(d.dimValue)));
-  expect(dims('p')).toEqual([1, 4]);
-  expect(dims('e')).toEqual([1, 4]);
 });

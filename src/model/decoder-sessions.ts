@@ -7,7 +7,7 @@ import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
 import { pruneOutputs } from './prune.js';
-import { encodeModel, fixInputShapes, splitAtCropInputs, typeHandoff } from './split.js';
+import { encodeModel, splitAtCropInputs, typeHandoff } from './split.js';
 
 /**
  * How the decoder graph runs: 'split' (default) computes the nodes that
@@ -38,21 +38,20 @@ export async function createSession(source: string | Uint8Array, options: ort.In
 }
 
 /**
- * The graph with its inputs' dimensions fixed to those fed and the shape
- * arithmetic folded by onnxruntime's basic optimisations (constant folding,
- * no fusions), read back; the graph as it was when that fails.
+ * The graph as onnxruntime optimises it for `options` (fusions, folding,
+ * layouts), read back: splitting the optimised graph and running both parts
+ * unoptimised runs exactly the nodes the whole graph runs, so the split
+ * changes no bit of the outputs.
  */
-async function withShapesFolded(model: onnxProto.onnx.IModelProto, shapes: Record<string, number[]>): Promise<onnxProto.onnx.IModelProto> {
-  const before = encodeModel(model);
-  fixInputShapes(model, shapes);
-  const folder = await mkdtemp(path.join(tmpdir(), 'sam-amg-fold-'));
+async function optimised(model: onnxProto.onnx.IModelProto, options: ort.InferenceSession.SessionOptions): Promise<onnxProto.onnx.IModelProto | undefined> {
+  const folder = await mkdtemp(path.join(tmpdir(), 'sam-amg-optimised-'));
   try {
-    const file = path.join(folder, 'folded.onnx');
-    const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: 'basic', optimizedModelFilePath: file });
+    const file = path.join(folder, 'decoder.onnx');
+    const session = await ort.InferenceSession.create(encodeModel(model), { ...options, enableProfiling: false, optimizedModelFilePath: file });
     await session.release();
-    return parseModel(await readFile(file)) ?? parseModel(before)!;
+    return parseModel(await readFile(file));
   } catch {
-    return parseModel(before)!;
+    return undefined;
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
@@ -67,7 +66,7 @@ async function withShapesFolded(model: onnxProto.onnx.IModelProto, shapes: Recor
 export async function openDecoder(
   file: string,
   planFor: (graph: GraphInfo) => FamilyPlan,
-  perCall: (plan: FamilyPlan) => { cropConstant: ReadonlySet<string>; shapes?: Record<string, number[]> },
+  perCall: (plan: FamilyPlan) => { cropConstant: ReadonlySet<string>; callShapesFixed: boolean },
   mode: DecoderGraphMode,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<DecoderSessions> {
@@ -85,19 +84,23 @@ export async function openDecoder(
     return { prompt: lean || await createSession(file, options, file), graph, plan, notSplit };
   };
   if (mode === 'whole') return whole();
-  const { cropConstant, shapes } = perCall(plan);
-  const split = splitAtCropInputs(shapes ? await withShapesFolded(model, shapes) : model, cropConstant);
+  const { cropConstant, callShapesFixed } = perCall(plan);
+  const graphToSplit = await optimised(model, options);
+  if (!graphToSplit) return whole('onnxruntime did not save its optimised graph');
+  const split = splitAtCropInputs(graphToSplit, cropConstant, { callShapesFixed });
   if (!split) return whole('no part of the graph depends on the crop alone, or its weights are in external files');
+  // Already optimised: the parts run as they are.
+  const asOptimised = { ...options, graphOptimizationLevel: 'disabled' as const };
   let crop: ort.InferenceSession | undefined;
   try {
     // A profile (bench:profile) is of the per-call part only.
-    crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...options, enableProfiling: false });
+    crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...asOptimised, enableProfiling: false });
     const types = new Map(crop.outputNames.map((name, i) => {
       const meta = crop!.outputMetadata[i];
       return [name, meta?.isTensor ? { elemType: ELEMENT_CODES[meta.type], shape: meta.shape } : { elemType: 0, shape: [] }] as const;
     }));
     if ([...types.values()].some((t) => !t.elemType)) throw new Error('a value handed from the per-crop part is not a tensor');
-    const prompt = await ort.InferenceSession.create(typeHandoff(split, types), options);
+    const prompt = await ort.InferenceSession.create(typeHandoff(split, types), asOptimised);
     return { prompt, crop: { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted }, graph, plan };
   } catch (err) {
     await crop?.release();

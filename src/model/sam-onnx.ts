@@ -155,7 +155,7 @@ export class SamOnnxModel implements PromptModel {
         (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family),
         (plan) => {
           const perCall = Math.min(plan.decoder.promptsPerCall, maxPerCall);
-          return { cropConstant: cropConstantInputs(plan, perCall), shapes: perCall === 1 ? singlePromptShapes(plan) : undefined };
+          return { cropConstant: cropConstantInputs(plan, perCall), callShapesFixed: perCall === 1 };
         },
         options.decoderGraph ?? 'split',
         sessionOptions(options, options.profileDecoderTo),
@@ -330,17 +330,6 @@ function cropConstantInputs(plan: FamilyPlan, promptsPerCall: number): Set<strin
   const names = new Set<string>([...plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o)), 'orig_im_size']);
   if (promptsPerCall === 1) for (const n of ['mask_input', 'has_mask_input']) names.add(n);
   return names;
-}
-
-/** The shape of every decoder input as one single-point prompt is fed (see `feeds`). */
-function singlePromptShapes(plan: FamilyPlan): Record<string, number[]> {
-  const d = plan.decoder;
-  const points = d.paddingPoint ? 2 : 1;
-  const L = d.lowResSize;
-  if (d.feeds === 'efficientsam') {
-    return { image_embeddings: [1, 256, 64, 64], batched_point_coords: [1, 1, points, 2], batched_point_labels: [1, 1, points], orig_im_size: [2] };
-  }
-  return { point_coords: [1, points, 2], point_labels: [1, points], mask_input: [1, 1, L, L], has_mask_input: [1], orig_im_size: [2] };
 }
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */

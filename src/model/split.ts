@@ -42,33 +42,67 @@ function subModel(original: Model, name: string, graph: onnxProto.onnx.IGraphPro
   });
 }
 
+/** Operators whose output shape depends on their input values, not only on input shapes. */
+const DATA_DEPENDENT_SHAPE = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK', 'Loop', 'Scan', 'If', 'StringSplit']);
+/** Operators whose inputs after the first are shape arguments (sizes, axes, repeats, pads...). */
+const SHAPE_ARGUMENTS = new Set([
+  'Reshape', 'Expand', 'Tile', 'Slice', 'Pad', 'Resize', 'Upsample', 'ConstantOfShape', 'Range', 'OneHot', 'Squeeze',
+  'Unsqueeze', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'Split', 'CenterCropPad', 'Col2Im',
+]);
+
+export interface SplitOptions {
+  /**
+   * Every call feeds inputs of the same shapes (one prompt a call): then a
+   * Shape (or Size) of any value whose shape cannot depend on prompt data is
+   * the same for the whole crop, and so is what is computed from it. The
+   * official export repeats the image embedding by a count read from the
+   * prompt's shape; without this, all that follows would count as per prompt.
+   */
+  callShapesFixed?: boolean;
+}
+
 /**
  * Splits `model` at the values that depend only on `cropInputs` and the
  * graph's own constants: every node all of whose inputs are such values
  * moves to the per-crop graph (graph analysis, not names, so it serves every
  * exporter). The per-prompt graph runs the same nodes on the same values as
- * the whole graph. Undefined when nothing would move, when a graph output
- * would come from the per-crop part, or when weights live in external files.
+ * the whole graph. The per-crop graph may also read prompt inputs, for their
+ * shapes only (fed with any values of the call's shapes). Undefined when
+ * nothing would move, when a graph output would come from the per-crop part,
+ * or when weights live in external files.
  */
-export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>): GraphSplit | undefined {
+export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>, options: SplitOptions = {}): GraphSplit | undefined {
   const graph = model.graph;
   if (!graph) return undefined;
   const initializers = graph.initializer ?? [];
   if (initializers.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return undefined;
   const inputs = (graph.input ?? []).filter((i) => !initializers.some((t) => t.name === i.name));
   // Static values (initializers, constants and what is computed from them alone) go to whichever part
-  // reads them, so both keep their constants and onnxruntime can fold and fuse as in the whole graph.
+  // reads them, so both keep their constants.
   const statics = new Set<string>(initializers.map((t) => t.name!));
   const fromCrop = new Set<string>(inputs.map((i) => i.name!).filter((n) => cropInputs.has(n)));
+  /** Values whose shape may differ from call to call. */
+  const shapeVaries = new Set<string>();
+  const isPromptValue = (v: string) => !statics.has(v) && !fromCrop.has(v);
   const kind = new Map<Node, 'static' | 'crop' | 'prompt'>();
   for (const node of graph.node ?? []) {
     const ins = (node.input ?? []).filter(Boolean);
+    const op = node.opType ?? '';
     let k: 'static' | 'crop' | 'prompt' = 'prompt';
-    if (!hasSubgraph(node) && ins.every((i) => statics.has(i) || fromCrop.has(i))) {
+    if (options.callShapesFixed && (op === 'Shape' || op === 'Size') && ins.length === 1 && !shapeVaries.has(ins[0])) {
+      k = 'crop';
+    } else if (!hasSubgraph(node) && ins.every((i) => statics.has(i) || fromCrop.has(i))) {
       k = ins.some((i) => fromCrop.has(i)) ? 'crop' : 'static';
     }
     kind.set(node, k);
-    for (const o of node.output ?? []) if (o && k !== 'prompt') (k === 'static' ? statics : fromCrop).add(o);
+    const varies = !options.callShapesFixed || DATA_DEPENDENT_SHAPE.has(op) || hasSubgraph(node)
+      || ins.some((i) => shapeVaries.has(i))
+      || (SHAPE_ARGUMENTS.has(op) && ins.slice(1).some(isPromptValue));
+    for (const o of node.output ?? []) {
+      if (!o) continue;
+      if (k !== 'prompt') (k === 'static' ? statics : fromCrop).add(o);
+      if (varies) shapeVaries.add(o);
+    }
   }
   const nodes = graph.node ?? [];
   const outputs = graph.output ?? [];
@@ -77,7 +111,8 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>)
   const prompt = needed(nodes.filter((n) => kind.get(n) !== 'crop'), outputs.map((o) => o.name!));
   const handoff = [...prompt.values].filter((v) => fromCrop.has(v) && !inputs.some((i) => i.name === v));
   if (handoff.length === 0) return undefined;
-  const crop = needed(nodes.filter((n) => kind.get(n) !== 'prompt'), handoff);
+  // The per-crop graph takes what the handoff needs, including prompt-path nodes whose shapes a Shape node reads.
+  const crop = needed(nodes, handoff);
   const initializersFor = (values: Set<string>) => initializers.filter((t) => values.has(t.name!));
   const cropGraph = {
     node: crop.nodes,
@@ -116,23 +151,3 @@ export function typeHandoff(split: GraphSplit, types: ReadonlyMap<string, { elem
 }
 
 export const encodeModel = (model: Model): Uint8Array => onnx.ModelProto.encode(model).finish();
-
-/**
- * Declares the inputs' dimensions as they are actually fed (the prompt axis,
- * points per prompt), so onnxruntime can fold the shape arithmetic that
- * depends on them into constants: the official export repeats the image
- * embedding once per prompt by a count read from the prompt's shape, which
- * hides that the repeat depends on the crop alone. Only symbolic dimensions
- * change; a fixed one that differs is left for onnxruntime to report.
- */
-export function fixInputShapes(model: Model, shapes: Readonly<Record<string, readonly number[]>>): void {
-  for (const input of model.graph?.input ?? []) {
-    const fed = shapes[input.name!];
-    const dims = input.type?.tensorType?.shape?.dim;
-    if (!fed || !dims || dims.length !== fed.length) continue;
-    dims.forEach((d, k) => {
-      const value = d.dimParam ? 0 : Number(String(d.dimValue ?? 0));
-      if (!(value > 0)) dims[k] = { dimValue: fed[k] };
-    });
-  }
-}
