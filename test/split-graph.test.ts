@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
 import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
 import { parseModel } from '../src/model/proto-info.js';
-import { encodeModel, splitAtCropInputs, typeHandoff } from '../src/model/split.js';
+import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../src/model/split.js';
 
 /** out = (e·w + p) · (w + w) + e·w, with e fixed for a crop and p a prompt. */
 function graph(outputFromCrop = false): Uint8Array {
@@ -31,7 +31,7 @@ it('moves what depends on the crop alone to the per-crop part, keeps constants o
 
   const cropSession = await ort.InferenceSession.create(encodeModel(split.crop));
   const types = new Map(cropSession.outputNames.map((n, i) => [n, { elemType: 1, shape: (cropSession.outputMetadata[i] as { shape: number[] }).shape }]));
-  const promptSession = await ort.InferenceSession.create(typeHandoff(split, types));
+  const promptSession = await ort.InferenceSession.create(typeInputs(split.prompt, types));
   const whole = await ort.InferenceSession.create(graph());
   const e = new ort.Tensor('float32', Float32Array.from([1.5, -2.25, 3.125, 0.1]), [1, 4]);
   const p = new ort.Tensor('float32', Float32Array.from([0.3, 0.7, -1.1, 9]), [1, 4]);
@@ -52,4 +52,29 @@ it('moves what depends on the crop alone to the per-crop part, keeps constants o
 it('declines a graph with an output from the per-crop part, and one where nothing depends on the crop alone', () => {
   expect(splitAtCropInputs(parseModel(graph(true))!, new Set(['e']))).toBeUndefined();
   expect(splitAtCropInputs(parseModel(graph())!, new Set(['p']))).toBeUndefined();
+});
+
+it('cuts a prompt graph into a token stage (the IoUs) and a mask stage that reads what it needs of it', async () => {
+  // tokens = p · 2; iou = tokens + 1; masks = tokens · image
+  const g = new GraphBuilder();
+  const p = g.input('p', 'float', [1, 4]);
+  const image = g.input('image', 'float', [1, 4]);
+  const tokens = g.op('Mul', [p, g.constant('float', [], [2])], {}, 'tokens');
+  g.op('Add', [tokens, g.constant('float', [], [1])], {}, 'iou');
+  g.op('Mul', [tokens, image], {}, 'masks');
+  g.output('iou', 'float', [1, 4]);
+  g.output('masks', 'float', [1, 4]);
+  const stages = splitAtOutput(parseModel(g.serialize('staged', 17))!, 'iou')!;
+  expect(stages.handoff).toEqual(['tokens']);
+  expect(stages.tokens.graph!.node!.map((n) => n.opType)).toEqual(['Mul', 'Add']);
+  expect(stages.masks.graph!.node!.map((n) => `${n.opType}(${n.input!.join(',')})`)).toEqual(['Mul(tokens,image)']);
+  const first = await ort.InferenceSession.create(encodeModel(stages.tokens));
+  const types = new Map([['tokens', { elemType: 1, shape: [1, 4] }]]);
+  const second = await ort.InferenceSession.create(typeInputs(stages.masks, types));
+  const feeds = { p: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]), image: new ort.Tensor('float32', Float32Array.from([0.5, 0.25, 2, -1]), [1, 4]) };
+  const a = await first.run({ p: feeds.p });
+  expect(Array.from(a.iou.data as Float32Array)).toEqual([3, 5, 7, 9]);
+  const b = await second.run({ tokens: a.tokens, image: feeds.image });
+  expect(Array.from(b.masks.data as Float32Array)).toEqual([1, 1, 12, -8]);
+  for (const s of [first, second]) await s.release();
 });

@@ -166,7 +166,8 @@ async function processCrop(
     }
     options.signal?.throwIfAborted();
     started = now();
-    const decoded = await model.decode(embedding, prompts, count);
+    // Logits of prompts with no IoU above the threshold are never read: the filter drops them first.
+    const decoded = await model.decode(embedding, prompts, count, s.predIouThresh > 0 ? { iouFloor: s.predIouThresh } : {});
     t.decode += now() - started;
     started = now();
     const result = processor.process({

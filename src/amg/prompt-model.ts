@@ -23,6 +23,15 @@ export interface DecodedPrompts {
   iouPreds: Float32Array;
 }
 
+export interface DecodeOptions {
+  /**
+   * The masks of a prompt are needed only when one of its three predicted
+   * IoUs is above this (AMG's pred_iou_thresh): a model may leave the other
+   * prompts' logits at zero, since the filter drops them unread.
+   */
+  iouFloor?: number;
+}
+
 /**
  * What AMG needs from a promptable segmentation model; the ONNX code in
  * `src/model` provides it for each supported family, tests may provide their own.
@@ -32,5 +41,5 @@ export interface PromptModel {
   readonly lowResSize: number;
   embed(crop: RgbImage): Promise<CropEmbedding>;
   /** Decodes `count` single-point prompts given as (x, y) already scaled by the embedding's point scale. */
-  decode(embedding: CropEmbedding, points: Float32Array, count: number): Promise<DecodedPrompts>;
+  decode(embedding: CropEmbedding, points: Float32Array, count: number, options?: DecodeOptions): Promise<DecodedPrompts>;
 }

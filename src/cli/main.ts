@@ -24,7 +24,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .option('-j, --jobs <n>', 'images in flight at once', '1')
     .option('--threads <n>', 'onnxruntime intra-op threads per session (default: all cores)')
     .option('--prompts-per-call <n>', 'prompts per decoder call where the decoder takes several (larger batches gained nothing measurable on CPU and cost memory)', '1')
-    .addOption(new Option('--decoder-graph <mode>', 'split: the decoder\'s per-crop part runs once per crop; whole: the exported graph on every call (same masks)').choices(['split', 'whole']).default('split'))
+    .addOption(new Option('--decoder-graph <mode>', 'staged: the decoder\'s per-crop part once per crop, its mask stage only for prompts whose masks can pass the IoU filter; split: per-crop part once, the rest every prompt; whole: the exported graph every call (same masks)').choices(['staged', 'split', 'whole']).default('staged'))
     .option('--postprocess-workers <n>', 'worker threads that upscale, filter and encode masks while the decoder runs on (0: on the main thread; default: 1 with more than 2 cores, else 0)')
     .option('--shard <i/n>', 'process only shard i of n (0-based), by a stable hash of each relative path')
     .option('--overwrite', 'replace outputs made with other settings or models')

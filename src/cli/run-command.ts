@@ -21,7 +21,7 @@ export interface RunCliOptions {
   threads?: string;
   postprocessWorkers?: string;
   promptsPerCall: string;
-  decoderGraph: 'split' | 'whole';
+  decoderGraph: 'staged' | 'split' | 'whole';
   jobs: string;
   list?: string[];
   root?: string;

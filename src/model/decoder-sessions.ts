@@ -7,21 +7,25 @@ import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
 import { pruneOutputs } from './prune.js';
-import { encodeModel, splitAtCropInputs, typeHandoff } from './split.js';
+import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 
 /**
- * How the decoder graph runs: 'split' (default) computes the nodes that
- * depend only on the crop once per crop and the rest per prompt; 'whole'
- * runs the exported graph as it is on every call, the reference the tests
- * compare the split against.
+ * How the decoder graph runs: 'staged' (default) computes the nodes that
+ * depend only on the crop once per crop, the token stage (up to the
+ * predicted IoUs) for every prompt and the mask stage only for prompts with
+ * a mask that can pass the IoU filter; 'split' the per-crop part once and
+ * the rest for every prompt; 'whole' runs the exported graph as it is on
+ * every call, the reference the tests compare the others against.
  */
-export type DecoderGraphMode = 'split' | 'whole';
+export type DecoderGraphMode = 'staged' | 'split' | 'whole';
 
 export interface DecoderSessions {
-  /** Run for every call: the whole graph, or its per-prompt part. */
+  /** Run for every call: the whole graph, or its per-prompt part (when staged, its token stage). */
   prompt: ort.InferenceSession;
   /** The per-crop part when split, with the inputs it reads. */
   crop?: { session: ort.InferenceSession; inputs: readonly string[]; handoff: readonly string[]; hoisted: number };
+  /** When staged: the mask stage, run after the token stage for prompts whose masks are wanted. */
+  masks?: ort.InferenceSession;
   graph: GraphInfo;
   plan: FamilyPlan;
   /** Why a graph asked to split runs whole. */
@@ -95,15 +99,31 @@ export async function openDecoder(
   try {
     // A profile (bench:profile) is of the per-call part only.
     crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...asOptimised, enableProfiling: false });
-    const types = new Map(crop.outputNames.map((name, i) => {
-      const meta = crop!.outputMetadata[i];
-      return [name, meta?.isTensor ? { elemType: ELEMENT_CODES[meta.type], shape: meta.shape } : { elemType: 0, shape: [] }] as const;
-    }));
-    if ([...types.values()].some((t) => !t.elemType)) throw new Error('a value handed from the per-crop part is not a tensor');
-    const prompt = await ort.InferenceSession.create(typeHandoff(split, types), asOptimised);
-    return { prompt, crop: { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted }, graph, plan };
+    const cropPart = { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted };
+    const stages = mode === 'staged' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
+    if (!stages) {
+      const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);
+      return { prompt, crop: cropPart, graph, plan };
+    }
+    // The two stages alternate every prompt: a session's threads spinning after its run would take the
+    // cores from the other's (measured: each stage about 1.5× slower with spinning on).
+    const alternating = { ...asOptimised, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
+    typeInputs(stages.masks, outputTypes(crop));
+    const masks = await ort.InferenceSession.create(typeInputs(stages.masks, outputTypes(tokens)), { ...alternating, enableProfiling: false });
+    return { prompt: tokens, masks, crop: cropPart, graph, plan };
   } catch (err) {
     await crop?.release();
-    return whole(`onnxruntime did not load its two parts (${String((err as Error).message).split('\n')[0]})`);
+    return whole(`onnxruntime did not load its parts (${String((err as Error).message).split('\n')[0]})`);
   }
+}
+
+/** The element type and shape of each output of a session, for the inputs of a part that reads them. */
+function outputTypes(session: ort.InferenceSession): Map<string, { elemType: number; shape: readonly (number | string)[] }> {
+  const types = new Map(session.outputNames.map((name, i) => {
+    const meta = session.outputMetadata[i];
+    return [name, meta?.isTensor ? { elemType: ELEMENT_CODES[meta.type], shape: meta.shape } : { elemType: 0, shape: [] }] as const;
+  }));
+  if ([...types.values()].some((t) => !t.elemType)) throw new Error('a value handed between the parts is not a tensor');
+  return types;
 }

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { preprocessShape } from '../amg/geometry.js';
-import type { CropEmbedding, DecodedPrompts, PromptModel } from '../amg/prompt-model.js';
+import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
@@ -40,7 +40,7 @@ export interface RuntimeOptions {
   promptsPerCall?: number;
   /** Profile the decoder session with onnxruntime's profiler into files named from this prefix (bench:profile). */
   profileDecoderTo?: string;
-  /** 'split' (default): the decoder's per-crop part runs once per crop; 'whole': the exported graph on every call. */
+  /** 'staged' (default), 'split' or 'whole': how the decoder graph runs (see DecoderGraphMode). */
   decoderGraph?: DecoderGraphMode;
   /** Told once when a decoder asked to split runs whole, with why. */
   onNotice?: (message: string) => void;
@@ -119,10 +119,10 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.family;
   }
 
-  /** The decoder's per-crop part, when it runs split: how many nodes it holds and the values it hands over. */
-  get decoderSplit(): { hoisted: number; handoff: readonly string[] } | undefined {
+  /** The decoder's per-crop part, when it runs split: how many nodes it holds and the values it hands over; whether it is staged. */
+  get decoderSplit(): { hoisted: number; handoff: readonly string[]; staged: boolean } | undefined {
     const crop = this.decoderSessions.crop;
-    return crop && { hoisted: crop.hoisted, handoff: crop.handoff };
+    return crop && { hoisted: crop.hoisted, handoff: crop.handoff, staged: this.decoderSessions.masks !== undefined };
   }
 
   /** Side of the square the encoder sees. */
@@ -157,7 +157,7 @@ export class SamOnnxModel implements PromptModel {
           const perCall = Math.min(plan.decoder.promptsPerCall, maxPerCall);
           return { cropConstant: cropConstantInputs(plan, perCall), callShapesFixed: perCall === 1 };
         },
-        options.decoderGraph ?? 'split',
+        options.decoderGraph ?? 'staged',
         sessionOptions(options, options.profileDecoderTo),
       );
       if (decoder.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${decoder.notSplit}`);
@@ -217,7 +217,7 @@ export class SamOnnxModel implements PromptModel {
     return embedding;
   }
 
-  async decode(embedding: CropEmbedding, points: Float32Array, count: number): Promise<DecodedPrompts> {
+  async decode(embedding: CropEmbedding, points: Float32Array, count: number, options: DecodeOptions = {}): Promise<DecodedPrompts> {
     if (!(embedding instanceof OnnxEmbedding)) throw new TypeError('embedding does not come from this model');
     const d = this.plan.decoder;
     const L = d.lowResSize;
@@ -225,37 +225,47 @@ export class SamOnnxModel implements PromptModel {
     const lowRes = new Float32Array(count * 3 * plane);
     const iouPreds = new Float32Array(count * 3);
     const perCall = Math.min(this.promptsSentPerCall, count);
+    const skip = d.tokens === 4 ? 1 : 0;
     for (let first = 0; first < count; first += perCall) {
       const n = Math.min(perCall, count - first);
-      const out = await this.runPrompts(embedding, points.subarray(2 * first, 2 * (first + n)), n);
+      const out = await this.runPrompts(embedding, points.subarray(2 * first, 2 * (first + n)), n, options.iouFloor);
+      const iouData = floatData(out[d.iouOutput]);
+      for (let k = 0; k < n; k++) iouPreds.set(iouData.subarray(k * d.tokens + skip, k * d.tokens + skip + 3), (first + k) * 3);
       const masks = out[d.lowResOutput];
-      const ious = out[d.iouOutput];
+      if (!masks) continue; // no mask of these prompts can pass the IoU filter
       const tokens = masks.dims[masks.dims.length - 3];
       const prompts = masks.dims.slice(0, -3).reduce((a, b) => a * b, 1);
       if (tokens !== d.tokens || prompts !== n || masks.dims.at(-1) !== L || masks.dims.at(-2) !== L) {
         throw new ModelError(`${this.files.decoder}: ${d.lowResOutput} came out [${masks.dims.join(',')}], expected ${n} prompts × ${d.tokens} masks of ${L}×${L}`);
       }
-      const skip = d.tokens === 4 ? 1 : 0;
       const maskData = floatData(masks);
-      const iouData = floatData(ious);
       for (let k = 0; k < n; k++) {
-        const target = (first + k) * 3;
-        lowRes.set(maskData.subarray((k * d.tokens + skip) * plane, (k * d.tokens + skip + 3) * plane), target * plane);
-        iouPreds.set(iouData.subarray(k * d.tokens + skip, k * d.tokens + skip + 3), target);
+        lowRes.set(maskData.subarray((k * d.tokens + skip) * plane, (k * d.tokens + skip + 3) * plane), (first + k) * 3 * plane);
       }
     }
     return { lowRes, iouPreds };
   }
 
-  /** One decoder call; a split decoder reads the per-crop values from the embedding. */
-  private runPrompts(embedding: OnnxEmbedding, points: Float32Array, n: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+  /**
+   * One decoder call; a split decoder reads the per-crop values from the
+   * embedding, and a staged one runs its mask stage only when one of the
+   * prompt's three IoUs is above `iouFloor` (otherwise the masks are absent).
+   */
+  private async runPrompts(embedding: OnnxEmbedding, points: Float32Array, n: number, iouFloor?: number): Promise<ort.InferenceSession.OnnxValueMapType> {
     const d = this.plan.decoder;
-    const session = this.decoderSessions.prompt;
+    const { prompt, crop, masks } = this.decoderSessions;
     const all = this.feeds(embedding, points, n);
-    const feeds = this.decoderSessions.crop
-      ? Object.fromEntries(session.inputNames.map((name) => [name, embedding.tensors[name] ?? all[name]]))
-      : all;
-    return session.run(feeds, [d.lowResOutput, d.iouOutput]);
+    if (!crop) return prompt.run(all, [d.lowResOutput, d.iouOutput]);
+    const pick = (session: ort.InferenceSession, from: ort.InferenceSession.OnnxValueMapType = {}) =>
+      Object.fromEntries(session.inputNames.map((name) => [name, from[name] ?? embedding.tensors[name] ?? all[name]]));
+    if (!masks) return prompt.run(pick(prompt), [d.lowResOutput, d.iouOutput]);
+    const tokens = await prompt.run(pick(prompt));
+    const ious = floatData(tokens[d.iouOutput]);
+    const skip = d.tokens === 4 ? 1 : 0;
+    const wanted = iouFloor === undefined || ious.subarray(skip, skip + 3).some((v) => v > iouFloor);
+    if (!wanted) return { [d.iouOutput]: tokens[d.iouOutput] };
+    const out = await masks.run(pick(masks, tokens), [d.lowResOutput]);
+    return { [d.iouOutput]: tokens[d.iouOutput], [d.lowResOutput]: out[d.lowResOutput] };
   }
 
   /** One call's decoder inputs for `n` single-point prompts. */
@@ -317,6 +327,7 @@ export class SamOnnxModel implements PromptModel {
     await this.encoder.release();
     await this.decoderSessions.prompt.release();
     await this.decoderSessions.crop?.session.release();
+    await this.decoderSessions.masks?.release();
   }
 }
 

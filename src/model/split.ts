@@ -135,9 +135,46 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
   };
 }
 
-/** Declares the handoff inputs of the per-prompt graph with the types the per-crop session reports. */
-export function typeHandoff(split: GraphSplit, types: ReadonlyMap<string, { elemType: number; shape: readonly (number | string)[] }>): Uint8Array {
-  for (const input of split.prompt.graph!.input!) {
+/**
+ * The per-prompt graph cut at what its first output (the predicted IoUs)
+ * needs: a token stage with that output, and a mask stage with the others,
+ * reading the token stage's values it needs as inputs. The mask stage can
+ * then run only for prompts whose masks can survive the IoU filter. Each
+ * stage runs the same nodes as before. Undefined when the two outputs share
+ * everything.
+ */
+export function splitAtOutput(model: Model, first: string): { tokens: Model; masks: Model; handoff: string[] } | undefined {
+  const graph = model.graph!;
+  const nodes = graph.node ?? [];
+  const outputs = graph.output ?? [];
+  const firstOutput = outputs.find((o) => o.name === first);
+  if (!firstOutput) return undefined;
+  const tokens = needed(nodes, [first]);
+  const inTokens = new Set(tokens.nodes);
+  const rest = outputs.filter((o) => o !== firstOutput);
+  const masks = needed(nodes.filter((n) => !inTokens.has(n)), rest.map((o) => o.name!));
+  if (masks.nodes.length === 0) return undefined;
+  const produced = new Set(tokens.nodes.flatMap((n) => n.output ?? []));
+  const handoff = [...masks.values].filter((v) => produced.has(v));
+  const initializers = graph.initializer ?? [];
+  const inputs = (graph.input ?? []).filter((i) => !initializers.some((t) => t.name === i.name));
+  const part = (name: string, used: { nodes: Node[]; values: Set<string> }, extraInputs: string[], outs: onnxProto.onnx.IValueInfoProto[]) =>
+    subModel(model, `${graph.name}_${name}`, {
+      node: used.nodes,
+      input: [...inputs.filter((i) => used.values.has(i.name!)), ...extraInputs.map((n) => ({ name: n }))],
+      initializer: initializers.filter((t) => used.values.has(t.name!)),
+      output: outs,
+    });
+  return {
+    tokens: part('tokens', tokens, [], [firstOutput, ...handoff.map((name) => ({ name }))]),
+    masks: part('masks', masks, handoff, rest),
+    handoff,
+  };
+}
+
+/** Declares a model's untyped inputs with the types a session that produces them reports. */
+export function typeInputs(model: Model, types: ReadonlyMap<string, { elemType: number; shape: readonly (number | string)[] }>): Uint8Array {
+  for (const input of model.graph!.input!) {
     const t = types.get(input.name!);
     if (!t || input.type) continue;
     input.type = {
@@ -147,7 +184,7 @@ export function typeHandoff(split: GraphSplit, types: ReadonlyMap<string, { elem
       },
     };
   }
-  return onnx.ModelProto.encode(split.prompt).finish();
+  return onnx.ModelProto.encode(model).finish();
 }
 
 export const encodeModel = (model: Model): Uint8Array => onnx.ModelProto.encode(model).finish();
