@@ -8,9 +8,10 @@
  * alternate run by run, so drift hits both alike.
  *
  * Options:
- *   --model DIR       model folder (required)
+ *   --model DIR[,DIR] model folder (required), or one per CLI of --cli
  *   --cli A[,B]       sam-amg entry scripts to compare (default this package's bin/sam-amg.js)
  *   --runs N          runs of each (default 5); the median counts
+ *   --args "..."      more sam-amg options, for the last CLI of --cli only (e.g. --decoder-graph whole)
  *   --out FILE        JSON results (default bench/results/startup-<time>.json)
  */
 import { spawn } from 'node:child_process';
@@ -29,15 +30,18 @@ if (!model) {
   process.exit(2);
 }
 const clis = opt('--cli', path.join(PACKAGE_ROOT, 'bin/sam-amg.js')).split(',').map((c) => path.resolve(c));
+const models = model.split(',').map((m) => path.resolve(m));
+const modelFor = (k: number) => models[Math.min(k, models.length - 1)];
 const runs = Number(opt('--runs', '5'));
+const extra = opt('--args', '').split(' ').filter(Boolean);
 const images = mkdtempSync(path.join(tmpdir(), 'sam-amg-startup-'));
 await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } }).png().toFile(path.join(images, 'one.png'));
 
-function secondsToStart(cli: string): Promise<number> {
+function secondsToStart(cli: string, modelDir: string, more: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const out = mkdtempSync(path.join(tmpdir(), 'sam-amg-startup-out-'));
     const started = performance.now();
-    const child = spawn(process.execPath, [cli, images, '--out', out, '--model', path.resolve(model), '--json', '--points-per-side', '1'],
+    const child = spawn(process.execPath, [cli, images, '--out', out, '--model', modelDir, '--json', '--points-per-side', '1', ...more],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     let stderr = '';
@@ -52,12 +56,14 @@ function secondsToStart(cli: string): Promise<number> {
 }
 
 const times = new Map<string, number[]>(clis.map((c) => [c, []]));
-for (let r = 0; r < runs; r++) for (const cli of clis) times.get(cli)!.push(await secondsToStart(cli));
+for (let r = 0; r < runs; r++) {
+  for (const [k, cli] of clis.entries()) times.get(cli)!.push(await secondsToStart(cli, modelFor(k), k === clis.length - 1 ? extra : []));
+}
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const rows = clis.map((cli) => ({ cli, median_s: +median(times.get(cli)!).toFixed(3), runs: times.get(cli)!.map((t) => +t.toFixed(3)) }));
 console.log(machineLine());
-console.log(`model ${model}: launch → first image's start, median of ${runs}`);
-for (const r of rows) console.log(`  ${r.cli}: ${r.median_s} s (${r.runs.join(', ')})`);
+console.log(`model ${model}: launch → first image's start, median of ${runs}${extra.length ? ` (last CLI with ${extra.join(' ')})` : ''}`);
+for (const [k, r] of rows.entries()) console.log(`  ${r.cli} on ${modelFor(k)}: ${r.median_s} s (${r.runs.join(', ')})`);
 const outFile = opt('--out', path.join(PACKAGE_ROOT, 'bench/results', `startup-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
 mkdirSync(path.dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify({ machine: machineLine(), model, rows }, null, 1));

@@ -51,7 +51,8 @@ async function optimised(model: onnxProto.onnx.IModelProto, options: ort.Inferen
   const folder = await mkdtemp(path.join(tmpdir(), 'sam-amg-optimised-'));
   try {
     const file = path.join(folder, 'decoder.onnx');
-    const session = await ort.InferenceSession.create(encodeModel(model), { ...options, enableProfiling: false, optimizedModelFilePath: file });
+    // logSeverityLevel 3: onnxruntime warns, on every run, that an optimised model it saves is for this machine only; it is.
+    const session = await ort.InferenceSession.create(encodeModel(model), { ...options, enableProfiling: false, optimizedModelFilePath: file, logSeverityLevel: 3 });
     await session.release();
     return parseModel(await readFile(file));
   } catch {
