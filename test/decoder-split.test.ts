@@ -26,7 +26,7 @@ async function recordsOf(dir: string, promptsPerCall: number, decoderGraph: Mode
     // Filters off: every candidate's logits reach the records, so any changed bit would show.
     const all = await generateMasks(image, model, { pointsPerSide: 6, predIouThresh: 0, stabilityScoreThresh: 0 });
     // Default filters (a denser grid, so that some prompts' masks cannot pass): a staged decoder skips their mask stage.
-    const filtered = await generateMasks(image, model, { pointsPerSide: 12 });
+    const filtered = await generateMasks(image, model, { pointsPerSide: 10 });
     return { json: JSON.stringify([all, filtered]), count: all.length, filtered: filtered.length, split: model.decoderSplit };
   } finally {
     await model.release();
