@@ -163,13 +163,13 @@ async function parent(): Promise<void> {
   const base = results[0].wall;
   const lines = [
     `model ${path.relative(PACKAGE_ROOT, model)}, ${images.length} images, settings ${JSON.stringify(settings)}, ${cpus().length} cores`,
-    '| config | wall s | × base | read | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| config | wall s | × base | read | hash | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) => {
       const s = r.stages;
       const inference = s.encode + s.decode;
       const outside = r.wall - inference;
-      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
+      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.hash.toFixed(3)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
     }),
   ];
   console.log(machineLine());
