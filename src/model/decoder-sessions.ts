@@ -7,7 +7,7 @@ import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
 import { pruneOutputs } from './prune.js';
-import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
+import { encodeModel, hasExternalData, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 
 /**
  * How the decoder graph runs: 'staged' (default) computes the nodes that
@@ -32,9 +32,10 @@ export interface DecoderSessions {
   notSplit?: string;
 }
 
-export async function createSession(source: string | Uint8Array, options: ort.InferenceSession.SessionOptions, file: string): Promise<ort.InferenceSession> {
+/** A session from a model file; a file onnxruntime cannot load is a ModelError naming it. */
+export async function createSession(file: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   try {
-    return typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+    return await ort.InferenceSession.create(file, options);
   } catch (err) {
     const first = String((err as Error).message).split('\n')[0];
     throw new ModelError(`${file}: not a loadable ONNX model (${first})`);
@@ -64,9 +65,10 @@ async function optimised(model: onnxProto.onnx.IModelProto, options: ort.Inferen
 
 /**
  * The decoder, planned from its parsed graph, cut to the outputs sam-amg
- * reads and, in 'split' mode, split at the values fixed for a crop
- * (`cropConstant` names the inputs that are: the embeddings, and the inputs
- * AMG never varies). Its file is read and parsed once.
+ * reads and, unless 'whole', split at the values fixed for a crop (`perCall`
+ * names the inputs that are, the embeddings and the inputs AMG never
+ * varies, and says whether every call feeds the same shapes) and, when
+ * 'staged', at its IoU output. Its file is read and parsed once.
  */
 export async function openDecoder(
   file: string,
@@ -86,14 +88,15 @@ export async function openDecoder(
   const whole = async (notSplit?: string): Promise<DecoderSessions> => {
     // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
     const lean = pruned && await ort.InferenceSession.create(pruned, options).catch(() => undefined);
-    return { prompt: lean || await createSession(file, options, file), graph, plan, notSplit };
+    return { prompt: lean || await createSession(file, options), graph, plan, notSplit };
   };
   if (mode === 'whole') return whole();
+  if (hasExternalData(model)) return whole('its weights are in external files');
   const { cropConstant, callShapesFixed } = perCall(plan);
   const graphToSplit = await optimised(model, options);
   if (!graphToSplit) return whole('onnxruntime did not save its optimised graph');
   const split = splitAtCropInputs(graphToSplit, cropConstant, { callShapesFixed });
-  if (!split) return whole('no part of the graph depends on the crop alone, or its weights are in external files');
+  if (!split) return whole('no part of the graph depends on the crop alone');
   // Already optimised: the parts run as they are.
   const asOptimised = { ...options, graphOptimizationLevel: 'disabled' as const };
   let crop: ort.InferenceSession | undefined;
@@ -110,8 +113,8 @@ export async function openDecoder(
     // cores from the other's (measured: each stage about 1.5× slower with spinning on).
     const alternating = { ...asOptimised, extra: { session: { intra_op: { allow_spinning: '0' } } } };
     const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
-    typeInputs(stages.masks, outputTypes(crop));
-    const masks = await ort.InferenceSession.create(typeInputs(stages.masks, outputTypes(tokens)), { ...alternating, enableProfiling: false });
+    const handed = new Map([...outputTypes(crop), ...outputTypes(tokens)]);
+    const masks = await ort.InferenceSession.create(typeInputs(stages.masks, handed), { ...alternating, enableProfiling: false });
     return { prompt: tokens, masks, crop: cropPart, graph, plan };
   } catch (err) {
     await crop?.release();

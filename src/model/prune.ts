@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { hasExternalData } from './split.js';
 
 const { onnx } = onnxProto;
 
@@ -15,7 +16,7 @@ export function pruneOutputs(model: onnxProto.onnx.IModelProto, keep: readonly s
   if (!graph) return undefined;
   const outputs = (graph.output ?? []).filter((o) => keep.includes(o.name!));
   if (outputs.length === (graph.output ?? []).length) return undefined;
-  if ((graph.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return undefined;
+  if (hasExternalData(model)) return undefined;
   const needed = new Set(outputs.map((o) => o.name!));
   const nodes = graph.node ?? [];
   const kept: onnxProto.onnx.INodeProto[] = [];

@@ -63,7 +63,7 @@ async function openSession(file: string, options: ort.InferenceSession.SessionOp
   } catch {
     throw new ModelError(`${file}: model file not found`);
   }
-  return createSession(file, options, file);
+  return createSession(file, options);
 }
 
 const DEFAULT_PROMPTS_PER_CALL = 1;

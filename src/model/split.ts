@@ -42,6 +42,11 @@ function subModel(original: Model, name: string, graph: onnxProto.onnx.IGraphPro
   });
 }
 
+/** Whether weights live in files beside the model, which a session made from bytes cannot find. */
+export function hasExternalData(model: Model): boolean {
+  return (model.graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+}
+
 /** Operators whose output shape depends on their input values, not only on input shapes. */
 const DATA_DEPENDENT_SHAPE = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK', 'Loop', 'Scan', 'If', 'StringSplit']);
 /** Operators whose inputs after the first are shape arguments (sizes, axes, repeats, pads...). */
@@ -75,7 +80,7 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
   const graph = model.graph;
   if (!graph) return undefined;
   const initializers = graph.initializer ?? [];
-  if (initializers.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return undefined;
+  if (hasExternalData(model)) return undefined;
   const inputs = (graph.input ?? []).filter((i) => !initializers.some((t) => t.name === i.name));
   // Static values (initializers, constants and what is computed from them alone) go to whichever part
   // reads them, so both keep their constants.
