@@ -17,7 +17,7 @@ describe('sparse and full (reference) upscaling on the photo fixtures', () => {
   it.each(['meadow.jpg', 'still-life.jpg'])('give byte-identical records for %s', async (name) => {
     const image = await decodeImage(path.join(PHOTOS, name));
     // Filters off, so every candidate goes through upscaling, stability, boxes and RLE.
-    const settings = { pointsPerSide: 8, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1, cropNPointsDownscaleFactor: 2 };
+    const settings = { pointsPerSide: 6, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1, cropNPointsDownscaleFactor: 2 };
     const sparse = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'sparse' }));
     const full = JSON.stringify(await generateMasks(image, model, settings, { upscale: 'full' }));
     expect(JSON.parse(sparse).length).toBeGreaterThan(10);
