@@ -155,7 +155,8 @@ export class SamOnnxModel implements PromptModel {
         (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family),
         (plan) => {
           const perCall = Math.min(plan.decoder.promptsPerCall, maxPerCall);
-          return { cropConstant: cropConstantInputs(plan, perCall), callShapesFixed: perCall === 1 };
+          // A split decoder is always sent the same number of prompts (see decode), so every call has the same shapes.
+          return { cropConstant: cropConstantInputs(plan), callShapesFixed: true };
         },
         options.decoderGraph ?? 'staged',
         sessionOptions(options, options.profileDecoderTo),
@@ -210,7 +211,7 @@ export class SamOnnxModel implements PromptModel {
     const cropPart = this.decoderSessions.crop;
     if (cropPart) {
       // The decoder's per-crop part, once: its results join the embedding's tensors under their own names.
-      const all = this.feeds(embedding, new Float32Array(2), 1);
+      const all = this.feeds(embedding, new Float32Array(2 * this.promptsSentPerCall), this.promptsSentPerCall);
       const handoff = await cropPart.session.run(Object.fromEntries(cropPart.inputs.map((name) => [name, all[name]])));
       Object.assign(tensors, handoff);
     }
@@ -224,19 +225,25 @@ export class SamOnnxModel implements PromptModel {
     const plane = L * L;
     const lowRes = new Float32Array(count * 3 * plane);
     const iouPreds = new Float32Array(count * 3);
-    const perCall = Math.min(this.promptsSentPerCall, count);
+    // A split decoder's parts were cut for calls of exactly promptsSentPerCall prompts: a shorter last call
+    // repeats its last prompt, and the repeats' outputs are dropped.
+    const fixed = this.decoderSessions.crop !== undefined;
+    const perCall = fixed ? this.promptsSentPerCall : Math.min(this.promptsSentPerCall, count);
     const skip = d.tokens === 4 ? 1 : 0;
     for (let first = 0; first < count; first += perCall) {
       const n = Math.min(perCall, count - first);
-      const out = await this.runPrompts(embedding, points.subarray(2 * first, 2 * (first + n)), n, options.iouFloor);
+      const sent = fixed ? perCall : n;
+      const callPoints = new Float32Array(2 * sent);
+      for (let k = 0; k < sent; k++) callPoints.set(points.subarray(2 * (first + Math.min(k, n - 1)), 2 * (first + Math.min(k, n - 1)) + 2), 2 * k);
+      const out = await this.runPrompts(embedding, callPoints, sent, options.iouFloor);
       const iouData = floatData(out[d.iouOutput]);
       for (let k = 0; k < n; k++) iouPreds.set(iouData.subarray(k * d.tokens + skip, k * d.tokens + skip + 3), (first + k) * 3);
       const masks = out[d.lowResOutput];
       if (!masks) continue; // no mask of these prompts can pass the IoU filter
       const tokens = masks.dims[masks.dims.length - 3];
       const prompts = masks.dims.slice(0, -3).reduce((a, b) => a * b, 1);
-      if (tokens !== d.tokens || prompts !== n || masks.dims.at(-1) !== L || masks.dims.at(-2) !== L) {
-        throw new ModelError(`${this.files.decoder}: ${d.lowResOutput} came out [${masks.dims.join(',')}], expected ${n} prompts × ${d.tokens} masks of ${L}×${L}`);
+      if (tokens !== d.tokens || prompts !== sent || masks.dims.at(-1) !== L || masks.dims.at(-2) !== L) {
+        throw new ModelError(`${this.files.decoder}: ${d.lowResOutput} came out [${masks.dims.join(',')}], expected ${sent} prompts × ${d.tokens} masks of ${L}×${L}`);
       }
       const maskData = floatData(masks);
       for (let k = 0; k < n; k++) {
@@ -249,7 +256,7 @@ export class SamOnnxModel implements PromptModel {
   /**
    * One decoder call; a split decoder reads the per-crop values from the
    * embedding, and a staged one runs its mask stage only when one of the
-   * prompt's three IoUs is above `iouFloor` (otherwise the masks are absent).
+   * prompts' three IoUs is above `iouFloor` (otherwise the masks are absent).
    */
   private async runPrompts(embedding: OnnxEmbedding, points: Float32Array, n: number, iouFloor?: number): Promise<ort.InferenceSession.OnnxValueMapType> {
     const d = this.plan.decoder;
@@ -262,7 +269,8 @@ export class SamOnnxModel implements PromptModel {
     const tokens = await prompt.run(pick(prompt));
     const ious = floatData(tokens[d.iouOutput]);
     const skip = d.tokens === 4 ? 1 : 0;
-    const wanted = iouFloor === undefined || ious.subarray(skip, skip + 3).some((v) => v > iouFloor);
+    let wanted = iouFloor === undefined;
+    for (let k = 0; k < n && !wanted; k++) wanted = ious.subarray(k * d.tokens + skip, k * d.tokens + skip + 3).some((v) => v > iouFloor!);
     if (!wanted) return { [d.iouOutput]: tokens[d.iouOutput] };
     const out = await masks.run(pick(masks, tokens), [d.lowResOutput]);
     return { [d.iouOutput]: tokens[d.iouOutput], [d.lowResOutput]: out[d.lowResOutput] };
@@ -333,14 +341,15 @@ export class SamOnnxModel implements PromptModel {
 
 /**
  * The decoder inputs that stay the same for every prompt of a crop: the
- * embeddings, the image size, and (one prompt a call) the mask prompt AMG
- * never gives (zeros, has_mask_input 0). With several prompts a call the
- * mask inputs carry the prompt axis, so they stay per call.
+ * embeddings, the image size, and the mask prompt AMG never gives (zeros,
+ * has_mask_input 0; with the prompt axis of a call, which a split decoder
+ * always sends full).
  */
-function cropConstantInputs(plan: FamilyPlan, promptsPerCall: number): Set<string> {
-  const names = new Set<string>([...plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o)), 'orig_im_size']);
-  if (promptsPerCall === 1) for (const n of ['mask_input', 'has_mask_input']) names.add(n);
-  return names;
+function cropConstantInputs(plan: FamilyPlan): Set<string> {
+  return new Set<string>([
+    ...plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o)),
+    'orig_im_size', 'mask_input', 'has_mask_input',
+  ]);
 }
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */
