@@ -69,10 +69,11 @@ describe('sam-amg on the photo fixtures with the tiny model', () => {
     expect(filesUnder(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('writes the same masks with post-processing on two worker threads and 8 prompts a decoder call', async () => {
+  it('writes the same masks with post-processing on two worker threads, 8 prompts a decoder call and the exported decoder graph', async () => {
     const other = tempDir();
     // The batched twin of the tiny model takes several prompts a call and answers as the batch-1 one does.
-    const res = await runCli([PHOTOS, '--out', other, '--model', TINY_BATCHED, '--points-per-side', '16', '--postprocess-workers', '2', '--prompts-per-call', '8']);
+    const res = await runCli([PHOTOS, '--out', other, '--model', TINY_BATCHED, '--points-per-side', '16', '--postprocess-workers', '2',
+      '--prompts-per-call', '8', '--decoder-graph', 'whole']);
     expect(res.code, res.stderr).toBe(0);
     for (const name of PHOTO_NAMES) {
       const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')).annotations;
@@ -102,6 +103,7 @@ describe('usage errors: one line, exit 2', () => {
     [[img, '--model', TINY], /^sam-amg: no output folder: pass --out DIR\n$/],
     [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
+    [[img, '--out', '/tmp/x', '--decoder-graph', 'fast'], /^sam-amg: option '--decoder-graph <mode>' argument 'fast' is invalid\. Allowed choices are staged, split, whole\. \(see sam-amg --help\)\n$/],
     [['/nonexistent/images', '--out', '/tmp/x', '--model', TINY], /^sam-amg: \/nonexistent\/images: no such file or folder\n$/],
     [[img, '--out', '/tmp/x'], /^sam-amg: no model: mobilesam \(no --model given, so the default\) is not cached in .* pass --model DIR\n$/],
     [[img, '--out', '/tmp/x', '--model', '/nonexistent'], /^sam-amg: \/nonexistent: no such model folder\n$/],
