@@ -12,6 +12,9 @@
  *   --images DIR           images (default: a folder holding only dog.jpg, 800×534)
  *   --points-per-side N    grid (default 32, the reference default)
  *   --only a,b             registry names to measure (default: all)
+ *   --config NAME          the npm run bench configuration (default base: what the CLI does; with
+ *                          random weights no IoU passes, so base never runs the staged decoder's
+ *                          mask stage: split gives the time when every prompt's masks are needed)
  *   --out FILE             JSON results (default bench/results/registry-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
@@ -48,6 +51,7 @@ if (!images) {
   copyFileSync(path.join(PACKAGE_ROOT, '../shared/fixtures/images/dog.jpg'), path.join(images, 'dog.jpg'));
 }
 const pps = opt('--points-per-side', '32');
+const config = opt('--config', 'base');
 const runBench = fileURLToPath(new URL('./run.js', import.meta.url));
 
 interface Row { arch: string; names: string[]; result?: { wall: number; images: number; stages: Record<string, number>; peak_rss_mib: number } }
@@ -65,7 +69,7 @@ for (const row of rows.values()) {
     continue;
   }
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'sam-amg-registry-out-')), 'r.json');
-  const r = spawnSync(process.execPath, [runBench, '--model', dir, '--images', images, '--points-per-side', pps, '--configs', 'base', '--out', out],
+  const r = spawnSync(process.execPath, [runBench, '--model', dir, '--images', images, '--points-per-side', pps, '--configs', config, '--out', out],
     { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`${row.arch}: bench failed`);
   row.result = JSON.parse(readFileSync(out, 'utf8')).results[0];
@@ -73,7 +77,7 @@ for (const row of rows.values()) {
 
 const encoderKey = (arch: string) => `${arch.replace(/-arch$/, '')}-encoder`;
 const lines = [
-  `${cpus().length} cores, points per side ${pps}, images ${images}`,
+  `${cpus().length} cores, points per side ${pps}, images ${images}, configuration ${config}`,
   '| registry model | benchmark network | encoder params | encoder GMAC | s / image | encoder s | decoder s | outside inference | peak RSS MiB |',
   '|---|---|---|---|---|---|---|---|---|',
 ];

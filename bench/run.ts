@@ -19,6 +19,7 @@
  *   --points-per-side N     grid (default 16)
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
+ *   --decoder-graph MODE    staged, split or whole for configurations that do not set it (default: the CLI's, staged)
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
  *                           batch16, batch8, batch4, batch1 (the batched decoder, 16/8/4/1 a call), full-upscale, ort-basic,
  *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
@@ -82,6 +83,7 @@ const CONFIGS: Record<string, Config> = {
 
 interface ChildJob {
   config: Config;
+  decoderGraph?: 'staged' | 'split' | 'whole';
   model: string;
   batchedDecoder: string;
   images: string[];
@@ -107,7 +109,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   };
   const model = await SamOnnxModel.load(files, {
     threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
-    promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph,
+    promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph ?? job.decoderGraph,
   });
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
@@ -155,7 +157,8 @@ async function parent(): Promise<void> {
   const batchedDecoder = path.resolve(opt('--batched-decoder', path.join(PACKAGE_ROOT, 'bench/models/decoder-batched/decoder.onnx')));
   const results: ChildResult[] = [];
   for (const config of configs) {
-    const job: ChildJob = { config, model, batchedDecoder, images, settings };
+    const decoderGraph = opt('--decoder-graph', '') || undefined;
+    const job: ChildJob = { config, decoderGraph: decoderGraph as ChildJob['decoderGraph'], model, batchedDecoder, images, settings };
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status !== 0) throw new Error(`config ${config.name} failed: ${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
