@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowestFirst from './test/slowest-first.js';
 
 export default defineConfig({
   test: {
@@ -9,6 +10,7 @@ export default defineConfig({
     // Vitest's default is cores - 1, one file at a time on 2 cores; much of a file's time is spawning the
     // CLI and reading files, so two at once finish sooner (suite measured with 1, 2 and 3; see README).
     maxWorkers: Number(process.env.SAM_AMG_TEST_WORKERS ?? 2),
+    sequence: { sequencer: SlowestFirst },
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });
