@@ -34,18 +34,3 @@ function cleanSharpMessage(message: string): string {
   if (/unsupported image format/i.test(firstLine)) return 'not an image in a supported format';
   return firstLine.replace(/^Input (file|buffer) (has|contains) /i, '').replace(/Vips\w+: /g, '');
 }
-
-/**
- * Width and height as decodeImage will return them (EXIF orientation
- * applied), from the file header only; undefined when it cannot be read.
- */
-export async function readImageSize(file: string): Promise<{ width: number; height: number } | undefined> {
-  try {
-    const meta = await sharp(file).metadata();
-    if (!meta.width || !meta.height) return undefined;
-    const turned = (meta.orientation ?? 1) >= 5;
-    return turned ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
-  } catch {
-    return undefined;
-  }
-}
