@@ -1,9 +1,12 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { CHANNELS, colourLogits, EMBED, firstPoint, iouHead, LOW_RES, OPSET, tokens, withMaskPrompt } from '../scripts/tiny-model/tiny-sam.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { paintScene, PHOTOS, ROOT, type Shape } from './helpers.js';
+import { paintScene, PHOTOS, ROOT, tempDir, type Shape } from './helpers.js';
 
 const shapes: Shape[] = [
   { colour: [220, 40, 40], contains: (x, y) => x >= 15 && x < 80 && y >= 20 && y < 75 },
@@ -68,5 +71,37 @@ describe('the decoder split into a per-crop and a per-prompt part', () => {
     const staged = await run('staged');
     expect(JSON.parse(staged).length).toBeGreaterThan(0);
     expect(staged).toBe(await run('whole'));
+  });
+});
+
+describe('the load-time check of a split decoder', () => {
+  it('runs a decoder whose parts do not reproduce the whole graph as one graph, and says so once', async () => {
+    // The official contract, with noise drawn anew on every run added to the embedding: the per-crop part
+    // would draw it once per crop, so split and whole outputs differ, as they would for a graph the analysis misread.
+    const g = new GraphBuilder();
+    const emb = g.input('image_embeddings', 'float', [1, CHANNELS, EMBED, EMBED]);
+    const coords = g.input('point_coords', 'float', [1, 'num_points', 2]);
+    g.input('point_labels', 'float', [1, 'num_points']);
+    const maskInput = g.input('mask_input', 'float', [1, 1, LOW_RES, LOW_RES]);
+    const hasMask = g.input('has_mask_input', 'float', [1]);
+    g.input('orig_im_size', 'float', [2]);
+    const noise = g.op('RandomUniform', [], { shape: [1, CHANNELS, EMBED, EMBED], low: -0.0005, high: 0.0005 });
+    const { dist, logits } = colourLogits(g, g.op('Add', [emb, noise]), firstPoint(g, coords));
+    const lowRes = tokens(g, withMaskPrompt(g, logits, maskInput, hasMask), 0, 4, 'low_res_masks');
+    iouHead(g, lowRes, dist, 0, 4, 'iou_predictions');
+    g.output('iou_predictions', 'float', [1, 4]);
+    g.output('low_res_masks', 'float', [1, 4, LOW_RES, LOW_RES]);
+    const dir = tempDir();
+    copyFileSync(path.join(ROOT, 'fixtures/models/tiny/encoder.onnx'), path.join(dir, 'encoder.onnx'));
+    writeFileSync(path.join(dir, 'decoder.onnx'), g.serialize('noisy_decoder', OPSET));
+    const notices: string[] = [];
+    const model = await SamOnnxModel.loadDir(dir, { onNotice: (m) => notices.push(m) });
+    try {
+      expect(model.decoderSplit).toBeUndefined();
+      expect(notices).toEqual([`${path.join(dir, 'decoder.onnx')}: the decoder runs as one graph on every call: its parts did not reproduce the whole graph's output bit for bit`]);
+      expect((await generateMasks(scene, model, { pointsPerSide: 4 })).length).toBeGreaterThan(0);
+    } finally {
+      await model.release();
+    }
   });
 });

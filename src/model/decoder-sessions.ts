@@ -28,6 +28,8 @@ export interface DecoderSessions {
   masks?: ort.InferenceSession;
   graph: GraphInfo;
   plan: FamilyPlan;
+  /** Makes a session of the whole (pruned) graph: the reference a split decoder is checked against. */
+  openWhole: () => Promise<ort.InferenceSession>;
   /** Why a graph asked to split runs whole. */
   notSplit?: string;
 }
@@ -85,11 +87,12 @@ export async function openDecoder(
   const graph = protoGraphInfo(model, file);
   const plan = planFor(graph);
   const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
-  const whole = async (notSplit?: string): Promise<DecoderSessions> => {
+  const openWhole = async () => {
     // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
     const lean = pruned && await ort.InferenceSession.create(pruned, options).catch(() => undefined);
-    return { prompt: lean || await createSession(file, options), graph, plan, notSplit };
+    return lean || await createSession(file, options);
   };
+  const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit });
   if (mode === 'whole') return whole();
   if (hasExternalData(model)) return whole('its weights are in external files');
   const { cropConstant, callShapesFixed } = perCall(plan);
@@ -107,7 +110,7 @@ export async function openDecoder(
     const stages = mode === 'staged' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
     if (!stages) {
       const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);
-      return { prompt, crop: cropPart, graph, plan };
+      return { prompt, crop: cropPart, graph, plan, openWhole };
     }
     // The two stages alternate every prompt: a session's threads spinning after its run would take the
     // cores from the other's (measured: each stage about 1.5× slower with spinning on).
@@ -115,7 +118,7 @@ export async function openDecoder(
     const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
     const handed = new Map([...outputTypes(crop), ...outputTypes(tokens)]);
     const masks = await ort.InferenceSession.create(typeInputs(stages.masks, handed), { ...alternating, enableProfiling: false });
-    return { prompt: tokens, masks, crop: cropPart, graph, plan };
+    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole };
   } catch (err) {
     await crop?.release();
     return whole(`onnxruntime did not load its parts (${String((err as Error).message).split('\n')[0]})`);

@@ -5,7 +5,7 @@ import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
+import { fixedDim, graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
 import { fromFloat16, toFloat16 } from './float16.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
@@ -106,7 +106,7 @@ export class SamOnnxModel implements PromptModel {
 
   private constructor(
     private readonly encoder: ort.InferenceSession,
-    private readonly decoderSessions: DecoderSessions,
+    private decoderSessions: DecoderSessions,
     private readonly files: ModelFiles,
     readonly plan: FamilyPlan,
     private readonly config: ModelConfig,
@@ -161,8 +161,19 @@ export class SamOnnxModel implements PromptModel {
         options.decoderGraph ?? 'staged',
         sessionOptions(options, options.profileDecoderTo),
       );
-      if (decoder.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${decoder.notSplit}`);
-      return new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
+      const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
+      if (decoder.crop) {
+        const whole = await decoder.openWhole();
+        if (await model.splitReproducesWhole(whole).catch(() => false)) {
+          await whole.release();
+        } else {
+          await model.releaseDecoderParts();
+          model.decoderSessions = { prompt: whole, graph: decoder.graph, plan: decoder.plan, openWhole: decoder.openWhole,
+            notSplit: 'its parts did not reproduce the whole graph\'s output bit for bit' };
+        }
+      }
+      if (model.decoderSessions.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${model.decoderSessions.notSplit}`);
+      return model;
     } catch (err) {
       await encoder.release();
       throw err;
@@ -198,24 +209,60 @@ export class SamOnnxModel implements PromptModel {
       const input = i === 0 && e.renameFirst ? e.renameFirst : name;
       tensors[input] = retype(this.decoderGraph, input, out[name]);
     });
+    return this.withCropPart(this.embeddingOf(tensors, crop.width, crop.height));
+  }
+
+  /** A crop's embedding tensors in its frame: where its points go and which part of the logits it covers. */
+  private embeddingOf(tensors: Record<string, ort.Tensor>, w: number, h: number): OnnxEmbedding {
     const d = this.plan.decoder;
-    const { width: w, height: h } = crop;
-    let embedding: OnnxEmbedding;
     if (d.frame === 'letterbox') {
       const [fh, fw] = preprocessShape(h, w, d.frameSize);
-      embedding = new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
-    } else {
-      const L = d.lowResSize;
-      embedding = new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
+      return new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
     }
+    const L = d.lowResSize;
+    return new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
+  }
+
+  /** Runs a split decoder's per-crop part, once: its results join the embedding's tensors under their own names. */
+  private async withCropPart(embedding: OnnxEmbedding): Promise<OnnxEmbedding> {
     const cropPart = this.decoderSessions.crop;
     if (cropPart) {
-      // The decoder's per-crop part, once: its results join the embedding's tensors under their own names.
       const all = this.feeds(embedding, new Float32Array(2 * this.promptsSentPerCall), this.promptsSentPerCall);
-      const handoff = await cropPart.session.run(Object.fromEntries(cropPart.inputs.map((name) => [name, all[name]])));
-      Object.assign(tensors, handoff);
+      Object.assign(embedding.tensors, await cropPart.session.run(Object.fromEntries(cropPart.inputs.map((name) => [name, all[name]]))));
     }
     return embedding;
+  }
+
+  /**
+   * Whether the split decoder gives, bit for bit, what the whole graph gives
+   * on a made-up embedding and two calls: the split's analysis is checked on
+   * the user's own graph before any image is segmented with it.
+   */
+  private async splitReproducesWhole(whole: ort.InferenceSession): Promise<boolean> {
+    const d = this.plan.decoder;
+    let seed = 12345;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const name of embeddingInputs(this.plan)) {
+      const dims = [...(this.decoderGraph.inputs.get(name)?.shape ?? [])].map((v) => fixedDim(v) ?? 1);
+      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, next);
+      tensors[name] = floatTensor(this.decoderGraph, name, data, dims);
+    }
+    const embedding = await this.withCropPart(this.embeddingOf({ ...tensors }, 1024, 768));
+    const reference = this.embeddingOf(tensors, 1024, 768);
+    const n = this.promptsSentPerCall;
+    for (const [x, y] of [[300, 200], [700, 450]]) {
+      const points = Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? x + 9 * k : y + 7 * k));
+      const split = await this.runPrompts(embedding, points, n);
+      const expected = await whole.run(this.feeds(reference, points, n), [d.lowResOutput, d.iouOutput]);
+      for (const name of [d.lowResOutput, d.iouOutput]) {
+        const [a, b] = [split[name], expected[name]];
+        if (!a || !b || a.dims.join() !== b.dims.join()) return false;
+        const bytes = (t: ort.Tensor) => Buffer.from((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, (t.data as Float32Array).byteLength);
+        if (!bytes(a).equals(bytes(b))) return false;
+      }
+    }
+    return true;
   }
 
   async decode(embedding: CropEmbedding, points: Float32Array, count: number, options: DecodeOptions = {}): Promise<DecodedPrompts> {
@@ -331,11 +378,15 @@ export class SamOnnxModel implements PromptModel {
     this.decoderSessions.prompt.endProfiling();
   }
 
-  async release(): Promise<void> {
-    await this.encoder.release();
+  private async releaseDecoderParts(): Promise<void> {
     await this.decoderSessions.prompt.release();
     await this.decoderSessions.crop?.session.release();
     await this.decoderSessions.masks?.release();
+  }
+
+  async release(): Promise<void> {
+    await this.encoder.release();
+    await this.releaseDecoderParts();
   }
 }
 
@@ -346,10 +397,12 @@ export class SamOnnxModel implements PromptModel {
  * always sends full).
  */
 function cropConstantInputs(plan: FamilyPlan): Set<string> {
-  return new Set<string>([
-    ...plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o)),
-    'orig_im_size', 'mask_input', 'has_mask_input',
-  ]);
+  return new Set<string>([...embeddingInputs(plan), 'orig_im_size', 'mask_input', 'has_mask_input']);
+}
+
+/** The decoder inputs the encoder's outputs feed. */
+function embeddingInputs(plan: FamilyPlan): string[] {
+  return plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o));
 }
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */

@@ -51,9 +51,12 @@ export function hasExternalData(model: Model): boolean {
 const DATA_DEPENDENT_SHAPE = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK', 'Loop', 'Scan', 'If', 'StringSplit']);
 /** Operators whose inputs after the first are shape arguments (sizes, axes, repeats, pads...). */
 const SHAPE_ARGUMENTS = new Set([
-  'Reshape', 'Expand', 'Tile', 'Slice', 'Pad', 'Resize', 'Upsample', 'ConstantOfShape', 'Range', 'OneHot', 'Squeeze',
-  'Unsqueeze', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'Split', 'CenterCropPad', 'Col2Im',
+  'Reshape', 'Expand', 'Tile', 'Slice', 'Pad', 'Resize', 'Upsample', 'OneHot', 'Squeeze', 'Unsqueeze', 'ReduceSum',
+  'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp',
+  'ReduceSumSquare', 'Split', 'CenterCropPad', 'Col2Im', 'DFT', 'STFT', 'MaxUnpool', 'TopK',
 ]);
+/** Operators every input of which is a shape argument. */
+const ALL_SHAPE_ARGUMENTS = new Set(['ConstantOfShape', 'Range']);
 
 export interface SplitOptions {
   /**
@@ -102,7 +105,8 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
     kind.set(node, k);
     const varies = !options.callShapesFixed || DATA_DEPENDENT_SHAPE.has(op) || hasSubgraph(node)
       || ins.some((i) => shapeVaries.has(i))
-      || (SHAPE_ARGUMENTS.has(op) && ins.slice(1).some(isPromptValue));
+      || (SHAPE_ARGUMENTS.has(op) && ins.slice(1).some(isPromptValue))
+      || (ALL_SHAPE_ARGUMENTS.has(op) && ins.some(isPromptValue));
     for (const o of node.output ?? []) {
       if (!o) continue;
       if (k !== 'prompt') (k === 'static' ? statics : fromCrop).add(o);
