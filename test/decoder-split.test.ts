@@ -45,7 +45,8 @@ describe('the decoder split into a per-crop and a per-prompt part', () => {
     const staged = await recordsOf(dir, perCall, 'staged');
     expect(whole.split).toBeUndefined();
     // The tiny decoders' colour map comes from the embedding alone: it must move to the per-crop part.
-    expect(split.split).toMatchObject({ hoisted: expect.any(Number), staged: false });
+    // Splits of these graphs rest on their construction alone: no load-time check.
+    expect(split.split).toMatchObject({ hoisted: expect.any(Number), staged: false, checked: false });
     expect(split.split!.hoisted).toBeGreaterThan(0);
     // Stages need a mask stage: most tiny models
     // predict their IoUs from the mask logits, so all is token stage; the float16 edge casts and the
@@ -75,9 +76,8 @@ describe('the decoder split into a per-crop and a per-prompt part', () => {
 });
 
 describe('the load-time check of a split decoder', () => {
-  it('runs a decoder whose parts do not reproduce the whole graph as one graph, and says so once', async () => {
-    // The official contract, with noise drawn anew on every run added to the embedding: the per-crop part
-    // would draw it once per crop, so split and whole outputs differ, as they would for a graph the analysis misread.
+  /** The official contract around the tiny colour decoder, with `embedding` turning the input embedding into the one it reads. */
+  function decoderWith(embedding: (g: GraphBuilder, emb: string, coords: string) => string): string {
     const g = new GraphBuilder();
     const emb = g.input('image_embeddings', 'float', [1, CHANNELS, EMBED, EMBED]);
     const coords = g.input('point_coords', 'float', [1, 'num_points', 2]);
@@ -85,15 +85,45 @@ describe('the load-time check of a split decoder', () => {
     const maskInput = g.input('mask_input', 'float', [1, 1, LOW_RES, LOW_RES]);
     const hasMask = g.input('has_mask_input', 'float', [1]);
     g.input('orig_im_size', 'float', [2]);
-    const noise = g.op('RandomUniform', [], { shape: [1, CHANNELS, EMBED, EMBED], low: -0.0005, high: 0.0005 });
-    const { dist, logits } = colourLogits(g, g.op('Add', [emb, noise]), firstPoint(g, coords));
+    const { dist, logits } = colourLogits(g, embedding(g, emb, coords), firstPoint(g, coords));
     const lowRes = tokens(g, withMaskPrompt(g, logits, maskInput, hasMask), 0, 4, 'low_res_masks');
     iouHead(g, lowRes, dist, 0, 4, 'iou_predictions');
     g.output('iou_predictions', 'float', [1, 4]);
     g.output('low_res_masks', 'float', [1, 4, LOW_RES, LOW_RES]);
     const dir = tempDir();
     copyFileSync(path.join(ROOT, 'fixtures/models/tiny/encoder.onnx'), path.join(dir, 'encoder.onnx'));
-    writeFileSync(path.join(dir, 'decoder.onnx'), g.serialize('noisy_decoder', OPSET));
+    writeFileSync(path.join(dir, 'decoder.onnx'), g.serialize('decoder', OPSET));
+    return dir;
+  }
+
+  it('keeps a split that assumed a prompt\'s shape once the check passes, with the whole graph\'s records', async () => {
+    // As the official export repeats the embedding per prompt: expanded to a batch read from point_coords' shape.
+    const dir = decoderWith((g, emb, coords) => {
+      const batch = g.op('Slice', [g.op('Shape', [coords]), g.constant('int64', [1], [0]), g.constant('int64', [1], [1])]);
+      return g.op('Expand', [emb, g.op('Concat', [batch, g.constant('int64', [3], [CHANNELS, EMBED, EMBED])], { axis: 0 })]);
+    });
+    const notices: string[] = [];
+    const split = await SamOnnxModel.loadDir(dir, { onNotice: (m) => notices.push(m) });
+    const whole = await SamOnnxModel.loadDir(dir, { decoderGraph: 'whole' });
+    try {
+      expect(notices).toEqual([]);
+      // The expansion and the colour map after it moved to the per-crop part.
+      expect(split.decoderSplit).toMatchObject({ checked: true });
+      expect(split.decoderSplit!.hoisted).toBeGreaterThan(3);
+      const records = JSON.stringify(await generateMasks(scene, split, { pointsPerSide: 6 }));
+      expect(JSON.parse(records).length).toBeGreaterThan(0);
+      expect(records).toBe(JSON.stringify(await generateMasks(scene, whole, { pointsPerSide: 6 })));
+    } finally {
+      await split.release();
+      await whole.release();
+    }
+  });
+
+  it('runs a decoder whose parts do not reproduce the whole graph as one graph, and says so once', async () => {
+    // Noise drawn anew on every run, added to the embedding: the per-crop part would draw it once per crop,
+    // so split and whole outputs differ, as they would for a graph the analysis misread.
+    const dir = decoderWith((g, emb) =>
+      g.op('Add', [emb, g.op('RandomUniform', [], { shape: [1, CHANNELS, EMBED, EMBED], low: -0.0005, high: 0.0005 })]));
     const notices: string[] = [];
     const model = await SamOnnxModel.loadDir(dir, { onNotice: (m) => notices.push(m) });
     try {

@@ -78,3 +78,21 @@ it('cuts a prompt graph into a token stage (the IoUs) and a mask stage that read
   expect(Array.from(b.masks.data as Float32Array)).toEqual([1, 1, 12, -8]);
   for (const s of [first, second]) await s.release();
 });
+
+it('counts a Shape of a prompt value as per crop only when every call has the same shapes, and then asks for a check', () => {
+  // out = Expand(e, Shape(p)) + p: the expansion depends on p's shape alone.
+  const g = new GraphBuilder();
+  const e = g.input('e', 'float', [1, 1]);
+  const p = g.input('p', 'float', ['n', 4]);
+  const expanded = g.op('Expand', [e, g.op('Shape', [p])], {}, 'expanded');
+  g.op('Add', [expanded, p], {}, 'out');
+  g.output('out', 'float', ['n', 4]);
+  const bytes = g.serialize('shapes', 17);
+  const fixed = splitAtCropInputs(parseModel(bytes)!, new Set(['e']), { callShapesFixed: true })!;
+  expect(fixed.handoff).toEqual(['expanded']);
+  expect(fixed.needsCheck).toBe(true);
+  // The per-crop part reads p for its shape.
+  expect(fixed.cropInputs).toEqual(['e', 'p']);
+  expect(splitAtCropInputs(parseModel(bytes)!, new Set(['e']), { callShapesFixed: false })).toBeUndefined();
+  expect(splitAtCropInputs(parseModel(graph())!, new Set(['e']))!.needsCheck).toBe(false);
+});

@@ -23,7 +23,7 @@ export interface DecoderSessions {
   /** Run for every call: the whole graph, or its per-prompt part (when staged, its token stage). */
   prompt: ort.InferenceSession;
   /** The per-crop part when split, with the inputs it reads. */
-  crop?: { session: ort.InferenceSession; inputs: readonly string[]; handoff: readonly string[]; hoisted: number };
+  crop?: { session: ort.InferenceSession; inputs: readonly string[]; handoff: readonly string[]; hoisted: number; needsCheck: boolean };
   /** When staged: the mask stage, run after the token stage for prompts whose masks are wanted. */
   masks?: ort.InferenceSession;
   graph: GraphInfo;
@@ -106,7 +106,7 @@ export async function openDecoder(
   try {
     // A profile (bench:profile) is of the per-call part only.
     crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...asOptimised, enableProfiling: false });
-    const cropPart = { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted };
+    const cropPart = { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted, needsCheck: split.needsCheck };
     const stages = mode === 'staged' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
     if (!stages) {
       const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);

@@ -119,10 +119,13 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.family;
   }
 
-  /** The decoder's per-crop part, when it runs split: how many nodes it holds and the values it hands over; whether it is staged. */
-  get decoderSplit(): { hoisted: number; handoff: readonly string[]; staged: boolean } | undefined {
+  /**
+   * The decoder's per-crop part, when it runs split: how many nodes it holds, the values it hands over,
+   * whether it is staged and whether it was checked against the whole graph at load (and passed).
+   */
+  get decoderSplit(): { hoisted: number; handoff: readonly string[]; staged: boolean; checked: boolean } | undefined {
     const crop = this.decoderSessions.crop;
-    return crop && { hoisted: crop.hoisted, handoff: crop.handoff, staged: this.decoderSessions.masks !== undefined };
+    return crop && { hoisted: crop.hoisted, handoff: crop.handoff, staged: this.decoderSessions.masks !== undefined, checked: crop.needsCheck };
   }
 
   /** Side of the square the encoder sees. */
@@ -162,7 +165,8 @@ export class SamOnnxModel implements PromptModel {
         sessionOptions(options, options.profileDecoderTo),
       );
       const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
-      if (decoder.crop) {
+      // A split that rests only on its construction (the same nodes on the same values) needs no check.
+      if (decoder.crop?.needsCheck) {
         const whole = await decoder.openWhole();
         if (await model.splitReproducesWhole(whole).catch(() => false)) {
           await whole.release();
@@ -241,11 +245,17 @@ export class SamOnnxModel implements PromptModel {
   private async splitReproducesWhole(whole: ort.InferenceSession): Promise<boolean> {
     const d = this.plan.decoder;
     let seed = 12345;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
     const tensors: Record<string, ort.Tensor> = {};
     for (const name of embeddingInputs(this.plan)) {
       const dims = [...(this.decoderGraph.inputs.get(name)?.shape ?? [])].map((v) => fixedDim(v) ?? 1);
-      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, next);
+      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < data.length; i++) {
+        // xorshift32: cheap, deterministic, values in [-0.5, 0.5).
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        data[i] = (seed >>> 0) / 4294967296 - 0.5;
+      }
       tensors[name] = floatTensor(this.decoderGraph, name, data, dims);
     }
     const embedding = await this.withCropPart(this.embeddingOf({ ...tensors }, 1024, 768));

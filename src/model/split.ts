@@ -19,6 +19,13 @@ export interface GraphSplit {
   handoff: string[];
   /** Nodes moved to the per-crop graph. */
   hoisted: number;
+  /**
+   * Whether the split rests on more than its construction: a Shape counted as
+   * fixed for the crop (an analysis that could misread a graph), or an
+   * operator that draws random numbers (the per-crop part would draw once).
+   * Such a split should be checked against the whole graph before use.
+   */
+  needsCheck: boolean;
 }
 
 const hasSubgraph = (node: Node) => (node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0);
@@ -48,6 +55,8 @@ export function hasExternalData(model: Model): boolean {
 }
 
 /** Operators whose output shape depends on their input values, not only on input shapes. */
+/** Operators whose outputs differ from run to run. */
+const NONDETERMINISTIC = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Multinomial', 'Bernoulli', 'Dropout']);
 const DATA_DEPENDENT_SHAPE = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK', 'Loop', 'Scan', 'If', 'StringSplit']);
 /** Operators whose inputs after the first are shape arguments (sizes, axes, repeats, pads...). */
 const SHAPE_ARGUMENTS = new Set([
@@ -93,12 +102,14 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
   const shapeVaries = new Set<string>();
   const isPromptValue = (v: string) => !statics.has(v) && !fromCrop.has(v);
   const kind = new Map<Node, 'static' | 'crop' | 'prompt'>();
+  let shapesAssumed = false;
   for (const node of graph.node ?? []) {
     const ins = (node.input ?? []).filter(Boolean);
     const op = node.opType ?? '';
     let k: 'static' | 'crop' | 'prompt' = 'prompt';
     if (options.callShapesFixed && (op === 'Shape' || op === 'Size') && ins.length === 1 && !shapeVaries.has(ins[0])) {
       k = 'crop';
+      if (!fromCrop.has(ins[0]) && !statics.has(ins[0])) shapesAssumed = true;
     } else if (!hasSubgraph(node) && ins.every((i) => statics.has(i) || fromCrop.has(i))) {
       k = ins.some((i) => fromCrop.has(i)) ? 'crop' : 'static';
     }
@@ -141,6 +152,7 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
     cropInputs: cropGraph.input.map((i) => i.name!),
     handoff,
     hoisted: crop.nodes.filter((n) => kind.get(n) === 'crop').length,
+    needsCheck: shapesAssumed || nodes.some((n) => NONDETERMINISTIC.has(n.opType ?? '')),
   };
 }
 
