@@ -6,8 +6,8 @@ import * as ort from 'onnxruntime-node';
 import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
-import { pruneOutputs } from './prune.js';
-import { encodeModel, hasExternalData, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
+import { hasExternalData, pruneOutputs } from './prune.js';
+import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 
 /**
  * How the decoder graph runs: 'staged' (default) computes the nodes that

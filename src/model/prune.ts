@@ -1,7 +1,32 @@
 import onnxProto from 'onnx-proto';
-import { hasExternalData } from './split.js';
 
 const { onnx } = onnxProto;
+type Node = onnxProto.onnx.INodeProto;
+
+/** Whether weights live in files beside the model, which a session made from bytes cannot find. */
+export function hasExternalData(model: onnxProto.onnx.IModelProto): boolean {
+  return (model.graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+}
+
+/**
+ * The nodes the named values need, in graph order, and every value they
+ * read (inputs and initializers among them). Nodes are in topological order,
+ * so one backward pass finds them; subgraphs (If, Loop) read outer values by name.
+ */
+export function neededFor(nodes: readonly Node[], outputs: Iterable<string>): { nodes: Node[]; values: Set<string> } {
+  const values = new Set(outputs);
+  const kept: Node[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    if (!(node.output ?? []).some((o) => values.has(o))) continue;
+    kept.push(node);
+    for (const input of node.input ?? []) if (input) values.add(input);
+    for (const attr of node.attribute ?? []) {
+      for (const sub of [attr.g, ...(attr.graphs ?? [])]) for (const n of sub?.node ?? []) for (const input of n.input ?? []) values.add(input);
+    }
+  }
+  return { nodes: kept.reverse(), values };
+}
 
 /**
  * The model without the graph outputs sam-amg does not read and the nodes
@@ -17,21 +42,8 @@ export function pruneOutputs(model: onnxProto.onnx.IModelProto, keep: readonly s
   const outputs = (graph.output ?? []).filter((o) => keep.includes(o.name!));
   if (outputs.length === (graph.output ?? []).length) return undefined;
   if (hasExternalData(model)) return undefined;
-  const needed = new Set(outputs.map((o) => o.name!));
-  const nodes = graph.node ?? [];
-  const kept: onnxProto.onnx.INodeProto[] = [];
-  // Nodes are in topological order, so one backward pass finds everything the kept outputs depend on.
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const node = nodes[i];
-    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const input of node.input ?? []) needed.add(input);
-    for (const attr of node.attribute ?? []) {
-      // Subgraphs (If, Loop) read outer values by name.
-      for (const sub of [attr.g, ...(attr.graphs ?? [])]) for (const n of sub?.node ?? []) for (const input of n.input ?? []) needed.add(input);
-    }
-  }
-  graph.node = kept.reverse();
+  const { nodes: kept, values: needed } = neededFor(graph.node ?? [], outputs.map((o) => o.name!));
+  graph.node = kept;
   graph.output = outputs;
   graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name!));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));

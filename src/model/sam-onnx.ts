@@ -156,11 +156,8 @@ export class SamOnnxModel implements PromptModel {
       const decoder = await openDecoder(
         files.decoder,
         (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family),
-        (plan) => {
-          const perCall = Math.min(plan.decoder.promptsPerCall, maxPerCall);
-          // A split decoder is always sent the same number of prompts (see decode), so every call has the same shapes.
-          return { cropConstant: cropConstantInputs(plan), callShapesFixed: true };
-        },
+        // A split decoder is always sent the same number of prompts (see decode), so every call has the same shapes.
+        (plan) => ({ cropConstant: cropConstantInputs(plan), callShapesFixed: true }),
         options.decoderGraph ?? 'staged',
         sessionOptions(options, options.profileDecoderTo),
       );

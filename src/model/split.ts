@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { hasExternalData, neededFor } from './prune.js';
 
 const { onnx } = onnxProto;
 type Model = onnxProto.onnx.IModelProto;
@@ -30,18 +31,6 @@ export interface GraphSplit {
 
 const hasSubgraph = (node: Node) => (node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0);
 
-/** Only the nodes (and initializers) that the named outputs need, in their order. */
-function needed(nodes: Node[], outputs: Iterable<string>): { nodes: Node[]; values: Set<string> } {
-  const values = new Set(outputs);
-  const kept: Node[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    if (!(nodes[i].output ?? []).some((o) => values.has(o))) continue;
-    kept.push(nodes[i]);
-    for (const input of nodes[i].input ?? []) if (input) values.add(input);
-  }
-  return { nodes: kept.reverse(), values };
-}
-
 function subModel(original: Model, name: string, graph: onnxProto.onnx.IGraphProto): Model {
   return onnx.ModelProto.create({
     irVersion: original.irVersion, producerName: 'sam-amg split', producerVersion: original.producerVersion,
@@ -49,14 +38,9 @@ function subModel(original: Model, name: string, graph: onnxProto.onnx.IGraphPro
   });
 }
 
-/** Whether weights live in files beside the model, which a session made from bytes cannot find. */
-export function hasExternalData(model: Model): boolean {
-  return (model.graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
-}
-
-/** Operators whose output shape depends on their input values, not only on input shapes. */
 /** Operators whose outputs differ from run to run. */
 const NONDETERMINISTIC = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Multinomial', 'Bernoulli', 'Dropout']);
+/** Operators whose output shape depends on their input values, not only on input shapes. */
 const DATA_DEPENDENT_SHAPE = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression', 'TopK', 'Loop', 'Scan', 'If', 'StringSplit']);
 /** Operators whose inputs after the first are shape arguments (sizes, axes, repeats, pads...). */
 const SHAPE_ARGUMENTS = new Set([
@@ -128,11 +112,11 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
   const outputs = graph.output ?? [];
   if (!nodes.some((n) => kind.get(n) === 'crop') || outputs.some((o) => fromCrop.has(o.name!))) return undefined;
 
-  const prompt = needed(nodes.filter((n) => kind.get(n) !== 'crop'), outputs.map((o) => o.name!));
+  const prompt = neededFor(nodes.filter((n) => kind.get(n) !== 'crop'), outputs.map((o) => o.name!));
   const handoff = [...prompt.values].filter((v) => fromCrop.has(v) && !inputs.some((i) => i.name === v));
   if (handoff.length === 0) return undefined;
   // The per-crop graph takes what the handoff needs, including prompt-path nodes whose shapes a Shape node reads.
-  const crop = needed(nodes, handoff);
+  const crop = neededFor(nodes, handoff);
   const initializersFor = (values: Set<string>) => initializers.filter((t) => values.has(t.name!));
   const cropGraph = {
     node: crop.nodes,
@@ -170,10 +154,10 @@ export function splitAtOutput(model: Model, first: string): { tokens: Model; mas
   const outputs = graph.output ?? [];
   const firstOutput = outputs.find((o) => o.name === first);
   if (!firstOutput) return undefined;
-  const tokens = needed(nodes, [first]);
+  const tokens = neededFor(nodes, [first]);
   const inTokens = new Set(tokens.nodes);
   const rest = outputs.filter((o) => o !== firstOutput);
-  const masks = needed(nodes.filter((n) => !inTokens.has(n)), rest.map((o) => o.name!));
+  const masks = neededFor(nodes.filter((n) => !inTokens.has(n)), rest.map((o) => o.name!));
   if (masks.nodes.length === 0) return undefined;
   const produced = new Set(tokens.nodes.flatMap((n) => n.output ?? []));
   const handoff = [...masks.values].filter((v) => produced.has(v));
