@@ -36,6 +36,8 @@ import { matmulGraph, timeMatmul } from './matmul.js';
 
 const { args, opt } = benchOptions();
 const PEAK_SHAPE: [number, number, number] = [4096, 256, 2048];
+/** The crop every measurement embeds (a deterministic pattern; the decoder's cost does not depend on it). */
+const image = { width: 1024, height: 768, data: new Uint8Array(1024 * 768 * 3).map((_, i) => (i * 7919) % 251) };
 
 type Config = 'whole' | 'split' | 'staged' | 'tokens-only';
 interface Job { kind: 'decoder' | 'peak'; model?: string; config?: Config; prompts: number }
@@ -49,7 +51,6 @@ async function measure(job: Job): Promise<{ msPerPrompt?: number; peak?: number;
   const model = await SamOnnxModel.loadDir(job.model!, { decoderGraph: job.config === 'tokens-only' ? 'staged' : job.config });
   // An IoU floor no prediction passes: the mask stage never runs.
   const options = job.config === 'tokens-only' ? { iouFloor: Infinity } : {};
-  const image = { width: 1024, height: 768, data: new Uint8Array(1024 * 768 * 3).map((_, i) => (i * 7919) % 251) };
   const embedding = await model.embed(image);
   const point = new Float32Array(2);
   for (let i = 0; i < 4; i++) await model.decode(embedding, Float32Array.from([100 + 50 * i, 300]), 1);
@@ -70,7 +71,6 @@ async function agreement(model: SamOnnxModel, embedding: Awaited<ReturnType<SamO
   if (job.config === 'whole') return { maxLogitDiff: 0, maxIouDiff: 0 };
   const masksToo = job.config !== 'tokens-only';
   const reference = await SamOnnxModel.loadDir(job.model!, { decoderGraph: 'whole' });
-  const image = { width: 1024, height: 768, data: new Uint8Array(1024 * 768 * 3).map((_, i) => (i * 7919) % 251) };
   const referenceEmbedding = await reference.embed(image);
   let maxLogitDiff = 0;
   let maxIouDiff = 0;
