@@ -5,12 +5,15 @@ import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import { fixedDim, graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
-import { fromFloat16, toFloat16 } from './float16.js';
+import {
+  cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, SAMPLE_FRAME, samplePoints,
+} from './decoder-feeds.js';
+import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
 import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
+import type { FoldedAttention } from './fold-attention.js';
 
 export interface ModelFiles {
   encoder: string;
@@ -40,7 +43,7 @@ export interface RuntimeOptions {
   promptsPerCall?: number;
   /** Profile the decoder session with onnxruntime's profiler into files named from this prefix (bench:profile). */
   profileDecoderTo?: string;
-  /** 'staged' (default), 'split' or 'whole': how the decoder graph runs (see DecoderGraphMode). */
+  /** 'folded' (default), 'staged', 'split' or 'whole': how the decoder graph runs (see DecoderGraphMode). */
   decoderGraph?: DecoderGraphMode;
   /** Told once when a decoder asked to split runs whole, with why. */
   onNotice?: (message: string) => void;
@@ -68,41 +71,19 @@ async function openSession(file: string, options: ort.InferenceSession.SessionOp
 
 const DEFAULT_PROMPTS_PER_CALL = 1;
 
-/** A crop's encoder outputs, keyed by the decoder input they feed, plus its frame. */
-class OnnxEmbedding implements CropEmbedding {
-  constructor(
-    readonly tensors: Record<string, ort.Tensor>,
-    readonly pointScaleX: number,
-    readonly pointScaleY: number,
-    readonly maskFrame: number,
-    readonly maskHeight: number,
-    readonly maskWidth: number,
-  ) {}
-}
-
-/** A float input as the graph declares it: float32, or float16 converted here. */
-function floatTensor(graph: GraphInfo, name: string, data: Float32Array, dims: number[]): ort.Tensor {
-  return graph.inputs.get(name)?.type === 'float16' ? new ort.Tensor('float16', toFloat16(data), dims) : new ort.Tensor('float32', data, dims);
-}
-
-/** An encoder output in the float type the decoder input wants. */
-function retype(graph: GraphInfo, name: string, t: ort.Tensor): ort.Tensor {
-  const wanted = graph.inputs.get(name)?.type ?? t.type;
-  return wanted === t.type ? t : floatTensor(graph, name, floatData(t), [...t.dims]);
-}
-
-/** A float output's values as float32. */
-function floatData(t: ort.Tensor): Float32Array {
-  if (t.type === 'float16') return fromFloat16(t.data as Uint16Array);
-  return t.data as Float32Array;
-}
+/**
+ * How far a folded decoder's outputs may be from the whole graph's, relative
+ * to the largest of them: float rounding moves them by about 1e-6; a fold
+ * that misread a graph moves them by far more.
+ */
+const FOLD_TOLERANCE = 1e-3;
 
 /**
  * A promptable segmentation model as an ONNX encoder/decoder pair of one of
  * the supported families (see families.ts), checked when loaded.
  */
 export class SamOnnxModel implements PromptModel {
-  private zeroMasks = new Float32Array(0);
+  private readonly zeroMasks = { data: new Float32Array(0) };
 
   private constructor(
     private readonly encoder: ort.InferenceSession,
@@ -126,6 +107,12 @@ export class SamOnnxModel implements PromptModel {
   get decoderSplit(): { hoisted: number; handoff: readonly string[]; staged: boolean; checked: boolean } | undefined {
     const crop = this.decoderSessions.crop;
     return crop && { hoisted: crop.hoisted, handoff: crop.handoff, staged: this.decoderSessions.masks !== undefined, checked: crop.needsCheck };
+  }
+
+  /** When the decoder runs folded: the attentions rewritten and how many channel means run as convolutions. */
+  get decoderFolds(): { attentions: readonly FoldedAttention[]; channelMeans: number } | undefined {
+    const folded = this.decoderSessions.folded;
+    return folded && { attentions: folded.attentions, channelMeans: folded.channelMeans };
   }
 
   /** Side of the square the encoder sees. */
@@ -153,26 +140,25 @@ export class SamOnnxModel implements PromptModel {
     const maxPerCall = options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL;
     try {
       const encoderGraph = graphInfo(encoder, files.encoder);
-      const decoder = await openDecoder(
+      const open = (mode: DecoderGraphMode) => openDecoder(
         files.decoder,
         (graph) => planFamily(encoderGraph, graph, config.inputSize, config.family),
-        // A split decoder is always sent the same number of prompts (see decode), so every call has the same shapes.
-        (plan) => ({ cropConstant: cropConstantInputs(plan), callShapesFixed: true }),
-        options.decoderGraph ?? 'staged',
+        (plan, graph) => ({
+          cropConstant: cropConstantInputs(plan),
+          // A split decoder is always sent the same number of prompts (see decode), so every call has the same shapes.
+          callShapesFixed: true,
+          sampleCall: () => {
+            const n = Math.min(plan.decoder.promptsPerCall, maxPerCall);
+            const embedding = embeddingFrame(plan, madeUpEmbedding(plan, graph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
+            return promptFeeds(plan, graph, embedding, samplePoints(n, 0), n, { data: new Float32Array(0) });
+          },
+        }),
+        mode,
         sessionOptions(options, options.profileDecoderTo),
       );
+      const decoder = await open(options.decoderGraph ?? 'folded');
       const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
-      // A split that rests only on its construction (the same nodes on the same values) needs no check.
-      if (decoder.crop?.needsCheck) {
-        const whole = await decoder.openWhole();
-        if (await model.splitReproducesWhole(whole).catch(() => false)) {
-          await whole.release();
-        } else {
-          await model.releaseDecoderParts();
-          model.decoderSessions = { prompt: whole, graph: decoder.graph, plan: decoder.plan, openWhole: decoder.openWhole,
-            notSplit: 'its parts did not reproduce the whole graph\'s output bit for bit' };
-        }
-      }
+      await model.checkDecoderParts(open, options.onNotice);
       if (model.decoderSessions.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${model.decoderSessions.notSplit}`);
       return model;
     } catch (err) {
@@ -213,15 +199,8 @@ export class SamOnnxModel implements PromptModel {
     return this.withCropPart(this.embeddingOf(tensors, crop.width, crop.height));
   }
 
-  /** A crop's embedding tensors in its frame: where its points go and which part of the logits it covers. */
   private embeddingOf(tensors: Record<string, ort.Tensor>, w: number, h: number): OnnxEmbedding {
-    const d = this.plan.decoder;
-    if (d.frame === 'letterbox') {
-      const [fh, fw] = preprocessShape(h, w, d.frameSize);
-      return new OnnxEmbedding(tensors, fw / w, fh / h, d.frameSize, fh, fw);
-    }
-    const L = d.lowResSize;
-    return new OnnxEmbedding(tensors, d.frameSize / w, d.frameSize / h, L, L, L);
+    return embeddingFrame(this.plan, tensors, w, h);
   }
 
   /** Runs a split decoder's per-crop part, once: its results join the embedding's tensors under their own names. */
@@ -235,41 +214,65 @@ export class SamOnnxModel implements PromptModel {
   }
 
   /**
-   * Whether the split decoder gives, bit for bit, what the whole graph gives
-   * on a made-up embedding and two calls: the split's analysis is checked on
-   * the user's own graph before any image is segmented with it.
+   * Checks a split decoder on the user's own graph before any image is
+   * segmented with it, where the split rests on more than its construction:
+   * folded attentions against the whole graph's outputs within float
+   * rounding, a split that took a Shape as fixed bit for bit. One that fails
+   * runs in the next safer way (folded → staged → whole), and says why.
    */
-  private async splitReproducesWhole(whole: ort.InferenceSession): Promise<boolean> {
+  private async checkDecoderParts(open: (mode: DecoderGraphMode) => Promise<DecoderSessions>, onNotice?: (message: string) => void): Promise<void> {
+    const { folded } = this.decoderSessions;
+    if (folded) {
+      const n = this.promptsSentPerCall;
+      const agrees = await this.sampleRun(samplePoints(n, 0))
+        .then((out) => this.outputsAgree(out, folded.reference, FOLD_TOLERANCE), () => false);
+      if (agrees) return;
+      await this.releaseDecoderParts();
+      this.decoderSessions = await open('staged');
+      onNotice?.(`${this.files.decoder}: its attentions run unfolded: the folded graph did not reproduce the whole graph's outputs within float rounding`);
+    }
+    if (!this.decoderSessions.crop?.needsCheck) return;
+    const whole = await this.decoderSessions.openWhole();
     const d = this.plan.decoder;
-    let seed = 12345;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const name of embeddingInputs(this.plan)) {
-      const dims = [...(this.decoderGraph.inputs.get(name)?.shape ?? [])].map((v) => fixedDim(v) ?? 1);
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < data.length; i++) {
-        // xorshift32: cheap, deterministic, values in [-0.5, 0.5).
-        seed ^= seed << 13;
-        seed ^= seed >>> 17;
-        seed ^= seed << 5;
-        data[i] = (seed >>> 0) / 4294967296 - 0.5;
-      }
-      tensors[name] = floatTensor(this.decoderGraph, name, data, dims);
+    const reference = embeddingFrame(this.plan, madeUpEmbedding(this.plan, this.decoderGraph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
+    let same = true;
+    for (const call of [0, 1]) {
+      const points = samplePoints(this.promptsSentPerCall, call);
+      const split = await this.sampleRun(points).catch(() => undefined);
+      const expected = await whole.run(this.feeds(reference, points, this.promptsSentPerCall), [d.lowResOutput, d.iouOutput]);
+      same &&= !!split && this.outputsAgree(split, expected, 0);
     }
-    const embedding = await this.withCropPart(this.embeddingOf({ ...tensors }, 1024, 768));
-    const reference = this.embeddingOf(tensors, 1024, 768);
-    const n = this.promptsSentPerCall;
-    for (const [x, y] of [[300, 200], [700, 450]]) {
-      const points = Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? x + 9 * k : y + 7 * k));
-      const split = await this.runPrompts(embedding, points, n);
-      const expected = await whole.run(this.feeds(reference, points, n), [d.lowResOutput, d.iouOutput]);
-      for (const name of [d.lowResOutput, d.iouOutput]) {
-        const [a, b] = [split[name], expected[name]];
-        if (!a || !b || a.dims.join() !== b.dims.join()) return false;
-        const bytes = (t: ort.Tensor) => Buffer.from((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, (t.data as Float32Array).byteLength);
-        if (!bytes(a).equals(bytes(b))) return false;
-      }
+    if (same) {
+      await whole.release();
+      return;
     }
-    return true;
+    await this.releaseDecoderParts();
+    this.decoderSessions = { prompt: whole, graph: this.decoderGraph, plan: this.plan, openWhole: this.decoderSessions.openWhole,
+      notSplit: 'its parts did not reproduce the whole graph\'s output bit for bit' };
+  }
+
+  /** The split decoder's outputs on the made-up embedding (see madeUpEmbedding) and `points`. */
+  private async sampleRun(points: Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const frame = embeddingFrame(this.plan, madeUpEmbedding(this.plan, this.decoderGraph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
+    return this.runPrompts(await this.withCropPart(frame), points, this.promptsSentPerCall);
+  }
+
+  /**
+   * Whether both outputs sam-amg reads agree: bit for bit when `tolerance`
+   * is 0, else within `tolerance` × the larger of 1 and the reference's largest magnitude.
+   */
+  private outputsAgree(actual: ort.InferenceSession.OnnxValueMapType, reference: ort.InferenceSession.OnnxValueMapType, tolerance: number): boolean {
+    const d = this.plan.decoder;
+    return [d.lowResOutput, d.iouOutput].every((name) => {
+      const [a, b] = [actual[name], reference[name]];
+      if (!a || !b || a.dims.join() !== b.dims.join()) return false;
+      const [x, y] = [floatData(a), floatData(b)];
+      if (tolerance === 0) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+      let scale = 1;
+      for (const v of y) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i] - y[i]) <= tolerance * scale)) return false;
+      return true;
+    });
   }
 
   async decode(embedding: CropEmbedding, points: Float32Array, count: number, options: DecodeOptions = {}): Promise<DecodedPrompts> {
@@ -332,52 +335,7 @@ export class SamOnnxModel implements PromptModel {
 
   /** One call's decoder inputs for `n` single-point prompts. */
   private feeds(embedding: OnnxEmbedding, points: Float32Array, n: number): Record<string, ort.Tensor> {
-    const d = this.plan.decoder;
-    const L = d.lowResSize;
-    const f32 = (name: string, data: Float32Array, dims: number[]) => floatTensor(this.decoderGraph, name, data, dims);
-    const perPrompt = d.paddingPoint ? 2 : 1;
-    const coords = new Float32Array(n * perPrompt * 2);
-    const labels = new Float32Array(n * perPrompt);
-    for (let k = 0; k < n; k++) {
-      // With padding, each prompt is its point plus the "not a point" SamPredictor adds: (0, 0), label -1.
-      coords[2 * perPrompt * k] = points[2 * k];
-      coords[2 * perPrompt * k + 1] = points[2 * k + 1];
-      labels[perPrompt * k] = 1;
-      if (d.paddingPoint) labels[perPrompt * k + 1] = -1;
-    }
-    const maskInputs = () => {
-      if (this.zeroMasks.length < n * L * L) this.zeroMasks = new Float32Array(n * L * L);
-      return {
-        mask_input: f32('mask_input', this.zeroMasks.subarray(0, n * L * L), [n, 1, L, L]),
-        has_mask_input: f32('has_mask_input', new Float32Array(n), [n]),
-      };
-    };
-    const t = embedding.tensors;
-    switch (d.feeds) {
-      case 'sam': {
-        // A small orig_im_size keeps the graph's own full-size `masks` output cheap; AMG upscales low_res_masks itself.
-        const [smallH, smallW] = preprocessShape(embedding.maskHeight, embedding.maskWidth, L);
-        return {
-          image_embeddings: t.image_embeddings,
-          point_coords: f32('point_coords', coords, [n, perPrompt, 2]),
-          point_labels: f32('point_labels', labels, [n, perPrompt]),
-          ...maskInputs(),
-          orig_im_size: f32('orig_im_size', Float32Array.from([smallH, smallW]), [2]),
-        };
-      }
-      case 'edgesam':
-      case 'efficientvit-sam':
-        return { image_embeddings: t.image_embeddings, point_coords: f32('point_coords', coords, [n, perPrompt, 2]), point_labels: f32('point_labels', labels, [n, perPrompt]) };
-      case 'sam2':
-        return { ...t, point_coords: f32('point_coords', coords, [n, perPrompt, 2]), point_labels: f32('point_labels', labels, [n, perPrompt]), ...maskInputs() };
-      case 'efficientsam':
-        return {
-          image_embeddings: t.image_embeddings,
-          batched_point_coords: f32('batched_point_coords', coords, [1, n, perPrompt, 2]),
-          batched_point_labels: f32('batched_point_labels', labels, [1, n, perPrompt]),
-          orig_im_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(d.frameSize), BigInt(d.frameSize)]), [2]),
-        };
-    }
+    return promptFeeds(this.plan, this.decoderGraph, embedding, points, n, this.zeroMasks);
   }
 
   /** Writes the decoder's profile (see RuntimeOptions.profileDecoderTo). */
@@ -395,21 +353,6 @@ export class SamOnnxModel implements PromptModel {
     await this.encoder.release();
     await this.releaseDecoderParts();
   }
-}
-
-/**
- * The decoder inputs that stay the same for every prompt of a crop: the
- * embeddings, the image size, and the mask prompt AMG never gives (zeros,
- * has_mask_input 0; with the prompt axis of a call, which a split decoder
- * always sends full).
- */
-function cropConstantInputs(plan: FamilyPlan): Set<string> {
-  return new Set<string>([...embeddingInputs(plan), 'orig_im_size', 'mask_input', 'has_mask_input']);
-}
-
-/** The decoder inputs the encoder's outputs feed. */
-function embeddingInputs(plan: FamilyPlan): string[] {
-  return plan.encoder.outputs.map((o, i) => (i === 0 && plan.encoder.renameFirst ? plan.encoder.renameFirst : o));
 }
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */

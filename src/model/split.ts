@@ -62,21 +62,20 @@ export interface SplitOptions {
   callShapesFixed?: boolean;
 }
 
-/**
- * Splits `model` at the values that depend only on `cropInputs` and the
- * graph's own constants: every node all of whose inputs are such values
- * moves to the per-crop graph (graph analysis, not names, so it serves every
- * exporter). The per-prompt graph runs the same nodes on the same values as
- * the whole graph. The per-crop graph may also read prompt inputs, for their
- * shapes only (fed with any values of the call's shapes). Undefined when
- * nothing would move, when a graph output would come from the per-crop part,
- * or when weights live in external files.
- */
-export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>, options: SplitOptions = {}): GraphSplit | undefined {
-  const graph = model.graph;
-  if (!graph) return undefined;
+/** The nodes of a graph by what their outputs depend on, and the values fixed for a crop. */
+interface Partition {
+  kind: Map<Node, 'static' | 'crop' | 'prompt'>;
+  /** Initializers, constants and values computed from them alone. */
+  statics: Set<string>;
+  /** Values computed from the crop inputs (and statics), the same for every prompt of a crop. */
+  fromCrop: Set<string>;
+  /** Whether a Shape of a prompt value was taken as fixed (see SplitOptions.callShapesFixed). */
+  shapesAssumed: boolean;
+}
+
+function partition(model: Model, cropInputs: ReadonlySet<string>, options: SplitOptions): Partition {
+  const graph = model.graph!;
   const initializers = graph.initializer ?? [];
-  if (hasExternalData(model)) return undefined;
   const inputs = (graph.input ?? []).filter((i) => !initializers.some((t) => t.name === i.name));
   // Static values (initializers, constants and what is computed from them alone) go to whichever part
   // reads them, so both keep their constants.
@@ -108,6 +107,32 @@ export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>,
       if (varies) shapeVaries.add(o);
     }
   }
+  return { kind, statics, fromCrop, shapesAssumed };
+}
+
+/** Whether a value of `model` is the same for every prompt of a crop (see splitAtCropInputs). */
+export function fixedForCrop(model: Model, cropInputs: ReadonlySet<string>, options: SplitOptions = {}): (value: string) => boolean {
+  const { statics, fromCrop } = partition(model, cropInputs, options);
+  return (value) => statics.has(value) || fromCrop.has(value);
+}
+
+/**
+ * Splits `model` at the values that depend only on `cropInputs` and the
+ * graph's own constants: every node all of whose inputs are such values
+ * moves to the per-crop graph (graph analysis, not names, so it serves every
+ * exporter). The per-prompt graph runs the same nodes on the same values as
+ * the whole graph. The per-crop graph may also read prompt inputs, for their
+ * shapes only (fed with any values of the call's shapes). Undefined when
+ * nothing would move, when a graph output would come from the per-crop part,
+ * or when weights live in external files.
+ */
+export function splitAtCropInputs(model: Model, cropInputs: ReadonlySet<string>, options: SplitOptions = {}): GraphSplit | undefined {
+  const graph = model.graph;
+  if (!graph) return undefined;
+  const initializers = graph.initializer ?? [];
+  if (hasExternalData(model)) return undefined;
+  const inputs = (graph.input ?? []).filter((i) => !initializers.some((t) => t.name === i.name));
+  const { kind, fromCrop, shapesAssumed } = partition(model, cropInputs, options);
   const nodes = graph.node ?? [];
   const outputs = graph.output ?? [];
   if (!nodes.some((n) => kind.get(n) === 'crop') || outputs.some((o) => fromCrop.has(o.name!))) return undefined;
