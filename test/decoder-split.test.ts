@@ -22,7 +22,7 @@ const cases: [string, number][] = [
   ['families/sam2', 1], ['families/sam2', 16], ['families/efficientsam', 1], ['families/efficientsam', 8],
 ];
 
-type Mode = 'staged' | 'split' | 'whole';
+type Mode = 'folded' | 'staged' | 'split' | 'whole';
 
 async function recordsOf(dir: string, promptsPerCall: number, decoderGraph: Mode, image = scene) {
   const model = await SamOnnxModel.loadDir(path.join(ROOT, 'fixtures/models', dir), { promptsPerCall, decoderGraph });
@@ -32,17 +32,25 @@ async function recordsOf(dir: string, promptsPerCall: number, decoderGraph: Mode
     // Default filters (a denser grid, so that some prompts' masks cannot pass): a staged decoder skips their
     // mask stage. Only where that can happen: a split decoder computes every mask either way.
     const filtered = decoderGraph === 'split' ? [] : await generateMasks(image, model, { pointsPerSide: 10 });
-    return { all: JSON.stringify(all), filtered: JSON.stringify(filtered), count: all.length, filteredCount: filtered.length, split: model.decoderSplit };
+    return {
+      all: JSON.stringify(all), filtered: JSON.stringify(filtered), count: all.length, filteredCount: filtered.length,
+      split: model.decoderSplit, folds: model.decoderFolds,
+    };
   } finally {
     await model.release();
   }
 }
 
 describe('the decoder split into a per-crop and a per-prompt part', () => {
-  it.each(cases)('gives byte-identical records for %s at %i prompt(s) a call, split and staged', async (dir, perCall) => {
+  it.each(cases)('gives byte-identical records for %s at %i prompt(s) a call, split, staged and folded', async (dir, perCall) => {
     const whole = await recordsOf(dir, perCall, 'whole');
     const split = await recordsOf(dir, perCall, 'split');
     const staged = await recordsOf(dir, perCall, 'staged');
+    // These graphs have no attention and no channel mean to fold: the default mode runs them as staged does.
+    const folded = await recordsOf(dir, perCall, 'folded');
+    expect(folded.folds).toBeUndefined();
+    expect(folded.all).toBe(whole.all);
+    expect(folded.filtered).toBe(whole.filtered);
     expect(whole.split).toBeUndefined();
     // The tiny decoders' colour map comes from the embedding alone: it must move to the per-crop part.
     // Splits of these graphs rest on their construction alone: no load-time check.

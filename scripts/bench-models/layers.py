@@ -67,12 +67,17 @@ class MLP(nn.Module):
 # ---------------------------------------------------------------- mask decoder
 
 class Attention(nn.Module):
-    """Multi-head attention with an optional smaller internal width (SAM's downsample_rate)."""
+    """Multi-head attention with an optional smaller internal width (SAM's downsample_rate).
 
-    def __init__(self, dim, heads, downsample=1):
+    scaled_inputs: scale q and kᵀ by √(1/√d) each before their product, as PyTorch 2
+    exports scaled_dot_product_attention (SAM 2's decoder), instead of dividing the scores.
+    """
+
+    def __init__(self, dim, heads, downsample=1, scaled_inputs=False):
         super().__init__()
         self.inner = dim // downsample
         self.heads = heads
+        self.scaled_inputs = scaled_inputs
         self.q, self.k, self.v = Linear(dim, self.inner), Linear(dim, self.inner), Linear(dim, self.inner)
         self.out = Linear(self.inner, dim)
 
@@ -84,7 +89,11 @@ class Attention(nn.Module):
         q, k, v = self.split(self.q(q)), self.split(self.k(k)), self.split(self.v(v))
         d = q.shape[-1]
         count(q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] * d * 2)  # q·kᵀ and attn·v
-        attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1)
+        if self.scaled_inputs:
+            s = math.sqrt(1 / math.sqrt(d))
+            attn = torch.softmax((q * s) @ (k.transpose(-2, -1) * s), dim=-1)
+        else:
+            attn = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1)
         x = (attn @ v).transpose(1, 2)
         return self.out(x.reshape(x.shape[0], x.shape[1], self.inner))
 
@@ -115,7 +124,7 @@ class TwoWayBlock(nn.Module):
 class MaskDecoderOnnx(nn.Module):
     """Prompt encoder + two-way transformer + mask/IoU heads, fed like the official decoder export."""
 
-    def __init__(self, dim=256, tokens=4, image_size=1024, embed_size=64):
+    def __init__(self, dim=256, tokens=4, image_size=1024, embed_size=64, mlp=2048, iou_hidden=256, heads=8, final_scaled_inputs=False):
         super().__init__()
         self.dim, self.tokens, self.image_size, self.embed_size = dim, tokens, image_size, embed_size
         self.register_buffer('gaussian', torch.randn(2, dim // 2))
@@ -125,12 +134,12 @@ class MaskDecoderOnnx(nn.Module):
         self.mask_downscale = nn.Sequential(Conv2d(1, 4, 2, 2), LayerNorm2d(4), nn.GELU(), Conv2d(4, 16, 2, 2), LayerNorm2d(16), nn.GELU(), Conv2d(16, dim, 1))
         self.iou_token = nn.Parameter(torch.randn(1, dim))
         self.mask_tokens = nn.Parameter(torch.randn(tokens, dim))
-        self.blocks = nn.ModuleList([TwoWayBlock(dim, skip_first_pe=True), TwoWayBlock(dim)])
-        self.final_attn = Attention(dim, 8, 2)
+        self.blocks = nn.ModuleList([TwoWayBlock(dim, heads, mlp, skip_first_pe=True), TwoWayBlock(dim, heads, mlp)])
+        self.final_attn = Attention(dim, heads, 2, scaled_inputs=final_scaled_inputs)
         self.final_norm = nn.LayerNorm(dim)
         self.upscale = nn.Sequential(ConvTranspose2d(dim, dim // 4, 2, 2), LayerNorm2d(dim // 4), nn.GELU(), ConvTranspose2d(dim // 4, dim // 8, 2, 2), nn.GELU())
         self.hyper = nn.ModuleList(MLP([dim, dim, dim, dim // 8]) for _ in range(tokens))
-        self.iou_head = MLP([dim, 256, 256, tokens])
+        self.iou_head = MLP([dim, iou_hidden, iou_hidden, tokens])
 
     def pe(self, xy01):
         x = (2 * xy01 - 1) @ self.gaussian * (2 * math.pi)

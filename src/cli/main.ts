@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SETTING_SPECS } from '../settings/settings.js';
+import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
@@ -24,7 +25,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .option('-j, --jobs <n>', 'images in flight at once', '1')
     .option('--threads <n>', 'onnxruntime intra-op threads per session (default: all cores)')
     .option('--prompts-per-call <n>', 'prompts per decoder call where the decoder takes several (larger batches gained nothing measurable on CPU and cost memory)', '1')
-    .addOption(new Option('--decoder-graph <mode>', 'staged: the decoder\'s per-crop part once per crop, its mask stage only for prompts whose masks can pass the IoU filter; split: per-crop part once, the rest every prompt; whole: the exported graph every call (same masks)').choices(['staged', 'split', 'whole']).default('staged'))
+    .addOption(new Option('--decoder-graph <mode>', 'folded: the decoder\'s per-crop part once per crop, its mask stage only for prompts whose masks can pass the IoU filter, its attentions rewritten to do less arithmetic (same maths, other float rounding); staged: the same without the rewrite (bit for bit the exported graph); split: per-crop part once, the rest every prompt; whole: the exported graph every call').choices([...DECODER_GRAPH_MODES]).default('folded'))
     .option('--postprocess-workers <n>', 'worker threads that upscale, filter and encode masks while the decoder runs on (0: on the main thread; default: 1 with more than 2 cores, else 0)')
     .option('--shard <i/n>', 'process only shard i of n (0-based), by a stable hash of each relative path')
     .option('--overwrite', 'replace outputs made with other settings or models')

@@ -1,4 +1,5 @@
 import { ModelError } from '../model/model-error.js';
+import type { DecoderGraphMode } from '../model/decoder-sessions.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
 import { prepareOutputFolder } from '../output/out-folder.js';
@@ -21,7 +22,7 @@ export interface RunCliOptions {
   threads?: string;
   postprocessWorkers?: string;
   promptsPerCall: string;
-  decoderGraph: 'staged' | 'split' | 'whole';
+  decoderGraph: DecoderGraphMode;
   jobs: string;
   list?: string[];
   root?: string;

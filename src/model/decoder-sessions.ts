@@ -7,17 +7,24 @@ import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
 import { hasExternalData, pruneOutputs } from './prune.js';
-import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
+import { encodeModel, fixedForCrop, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
+import { findAttentions, foldAttentions, valuesToProbe, type FoldedAttention } from './fold-attention.js';
+import { channelMeansAsConv, findChannelMeans } from './fold-channel-mean.js';
 
 /**
- * How the decoder graph runs: 'staged' (default) computes the nodes that
- * depend only on the crop once per crop, the token stage (up to the
- * predicted IoUs) for every prompt and the mask stage only for prompts with
- * a mask that can pass the IoU filter; 'split' the per-crop part once and
- * the rest for every prompt; 'whole' runs the exported graph as it is on
- * every call, the reference the tests compare the others against.
+ * How the decoder graph runs: 'staged' computes the nodes that depend only
+ * on the crop once per crop, the token stage (up to the predicted IoUs) for
+ * every prompt and the mask stage only for prompts with a mask that can pass
+ * the IoU filter; 'folded' (default) does the same with the attentions
+ * between the prompt's few tokens and the image's many rewritten to do less
+ * arithmetic (see fold-attention.ts: the same maths, other float rounding);
+ * 'split' the per-crop part once and the rest for every prompt; 'whole' runs
+ * the exported graph as it is on every call, the reference the tests compare
+ * the others against. All but 'folded' give the whole graph's outputs bit for bit.
  */
-export type DecoderGraphMode = 'staged' | 'split' | 'whole';
+export type DecoderGraphMode = 'folded' | 'staged' | 'split' | 'whole';
+
+export const DECODER_GRAPH_MODES: readonly DecoderGraphMode[] = ['folded', 'staged', 'split', 'whole'];
 
 export interface DecoderSessions {
   /** Run for every call: the whole graph, or its per-prompt part (when staged, its token stage). */
@@ -32,6 +39,22 @@ export interface DecoderSessions {
   openWhole: () => Promise<ort.InferenceSession>;
   /** Why a graph asked to split runs whole. */
   notSplit?: string;
+  /** When folded: the attentions rewritten, and the whole graph's outputs on the sample call, to check the folded parts against. */
+  folded?: {
+    attentions: FoldedAttention[];
+    /** Channel means (LayerNorm2d) run as 1×1 convolutions. */
+    channelMeans: number;
+    reference: ort.InferenceSession.OnnxValueMapType;
+  };
+}
+
+/** What a decoder is opened for: the inputs fixed for a crop, and one call of the shapes every call has. */
+export interface DecoderCalls {
+  cropConstant: ReadonlySet<string>;
+  /** Every call feeds inputs of the same shapes (see SplitOptions.callShapesFixed). */
+  callShapesFixed: boolean;
+  /** Feeds of one call, with made-up values; read only when folding. */
+  sampleCall: () => Record<string, ort.Tensor>;
 }
 
 /** A session from a model file; a file onnxruntime cannot load is a ModelError naming it. */
@@ -75,7 +98,7 @@ async function optimised(model: onnxProto.onnx.IModelProto, options: ort.Inferen
 export async function openDecoder(
   file: string,
   planFor: (graph: GraphInfo) => FamilyPlan,
-  perCall: (plan: FamilyPlan) => { cropConstant: ReadonlySet<string>; callShapesFixed: boolean },
+  perCall: (plan: FamilyPlan, graph: GraphInfo) => DecoderCalls,
   mode: DecoderGraphMode,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<DecoderSessions> {
@@ -95,7 +118,9 @@ export async function openDecoder(
   const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit });
   if (mode === 'whole') return whole();
   if (hasExternalData(model)) return whole('its weights are in external files');
-  const { cropConstant, callShapesFixed } = perCall(plan);
+  const { cropConstant, callShapesFixed, sampleCall } = perCall(plan, graph);
+  // A graph the fold cannot probe runs unfolded.
+  const folded = mode === 'folded' && callShapesFixed ? await foldForCalls(model, cropConstant, sampleCall(), options).catch(() => undefined) : undefined;
   const graphToSplit = await optimised(model, options);
   if (!graphToSplit) return whole('onnxruntime did not save its optimised graph');
   const split = splitAtCropInputs(graphToSplit, cropConstant, { callShapesFixed });
@@ -107,10 +132,10 @@ export async function openDecoder(
     // A profile (bench:profile) is of the per-call part only.
     crop = await ort.InferenceSession.create(encodeModel(split.crop), { ...asOptimised, enableProfiling: false });
     const cropPart = { session: crop, inputs: split.cropInputs, handoff: split.handoff, hoisted: split.hoisted, needsCheck: split.needsCheck };
-    const stages = mode === 'staged' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
+    const stages = mode !== 'split' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
     if (!stages) {
       const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);
-      return { prompt, crop: cropPart, graph, plan, openWhole };
+      return { prompt, crop: cropPart, graph, plan, openWhole, folded };
     }
     // The two stages alternate every prompt: a session's threads spinning after its run would take the
     // cores from the other's (measured: each stage about 1.5× slower with spinning on).
@@ -118,11 +143,45 @@ export async function openDecoder(
     const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
     const handed = new Map([...outputTypes(crop), ...outputTypes(tokens)]);
     const masks = await ort.InferenceSession.create(typeInputs(stages.masks, handed), { ...alternating, enableProfiling: false });
-    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole };
+    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole, folded };
   } catch (err) {
     await crop?.release();
     return whole(`onnxruntime did not load its parts (${String((err as Error).message).split('\n')[0]})`);
   }
+}
+
+/**
+ * Folds the attentions of `model` (in place) that do less arithmetic folded
+ * for calls of the sample's shapes: the graph is run once on the sample with
+ * the values whose shapes the fold needs as extra outputs. Returns what was
+ * folded and the graph's own outputs on the sample; undefined when nothing was.
+ */
+async function foldForCalls(
+  model: onnxProto.onnx.IModelProto,
+  cropConstant: ReadonlySet<string>,
+  sample: Record<string, ort.Tensor>,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<DecoderSessions['folded']> {
+  const matches = findAttentions(model);
+  const means = findChannelMeans(model);
+  if (matches.length === 0 && means.length === 0) return undefined;
+  const probed = [...new Set([...valuesToProbe(matches), ...means.map((n) => n.input![0])])];
+  const outputs = (model.graph!.output ?? []).map((o) => o.name!);
+  const withProbes = parseModel(encodeModel(model))!;
+  withProbes.graph!.output!.push(...probed.filter((v) => !outputs.includes(v)).map((name) => ({ name })));
+  const probe = await ort.InferenceSession.create(encodeModel(withProbes), { ...options, enableProfiling: false });
+  let values: ort.InferenceSession.OnnxValueMapType;
+  try {
+    values = await probe.run(Object.fromEntries(probe.inputNames.map((n) => [n, sample[n]])));
+  } finally {
+    await probe.release();
+  }
+  const shapes = new Map(probed.map((v) => [v, values[v].dims.map(Number)]));
+  const fixed = fixedForCrop(model, cropConstant, { callShapesFixed: true });
+  const channelMeans = channelMeansAsConv(model, means, shapes, fixed);
+  const attentions = foldAttentions(model, matches, shapes, fixed);
+  if (attentions.length === 0 && channelMeans === 0) return undefined;
+  return { attentions, channelMeans, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) };
 }
 
 /** The element type and shape of each output of a session, for the inputs of a part that reads them. */
