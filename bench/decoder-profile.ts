@@ -12,13 +12,15 @@
  *   --model DIR     model folder (default bench/models/mobilesam-arch)
  *   --prompts N     profiled decoder calls (default 64)
  *   --threads N     onnxruntime intra-op threads (default: all cores)
- *   --decoder-graph whole|split   the pruned exported graph, or its per-prompt part (default whole)
+ *   --decoder-graph MODE  whole (the pruned exported graph, default), split (its per-prompt
+ *                   part), staged or folded (their token stages; calls then skip the mask stage)
  *   --top N         nodes listed (default 15)
  *   --out FILE      JSON results (default bench/results/profile-<time>.json)
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DecoderGraphMode } from '../src/model/decoder-sessions.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
@@ -29,7 +31,9 @@ const modelDir = path.resolve(opt('--model', path.join(PACKAGE_ROOT, 'bench/mode
 const prompts = Number(opt('--prompts', '64'));
 const threads = Number(opt('--threads', String(cpus().length)));
 const top = Number(opt('--top', '15'));
-const decoderGraph = opt('--decoder-graph', 'whole') as 'whole' | 'split';
+const decoderGraph = opt('--decoder-graph', 'whole') as DecoderGraphMode;
+/** Staged graphs: only the token stage is profiled, so calls skip the mask stage and the wall time is the token stage's. */
+const decodeOptions = decoderGraph === 'staged' || decoderGraph === 'folded' ? { iouFloor: Infinity } : {};
 
 /** Operators that only compute or move shapes and indices, not activations. */
 const SHAPE_GLUE = new Set([
@@ -55,7 +59,7 @@ const started = performance.now();
 for (let i = 0; i < prompts; i++) {
   points[0] = 32 + (i * 97) % 900;
   points[1] = 32 + (i * 61) % 600;
-  await model.decode(embedding, points, 1);
+  await model.decode(embedding, points, 1, decodeOptions);
 }
 const wallMs = performance.now() - started;
 model.endDecoderProfiling();

@@ -17,8 +17,10 @@
  *                   split (per-crop part once per crop), staged (split, and the
  *                   token and mask stages both run: a prompt whose masks can
  *                   pass the IoU filter), tokens-only (staged, the mask stage
- *                   skipped: a prompt whose masks cannot pass)
- *                   (default whole,split,staged,tokens-only)
+ *                   skipped: a prompt whose masks cannot pass), folded and
+ *                   folded-tokens-only (the same as staged and tokens-only,
+ *                   with the attentions folded)
+ *                   (default whole,split,staged,tokens-only,folded,folded-tokens-only)
  *   --prompts N     timed decoder calls per measurement (default 48)
  *   --rounds N      alternating rounds; the best of each counts (default 3)
  *   --out FILE      JSON results (default bench/results/decoder-<time>.json)
@@ -39,7 +41,7 @@ const PEAK_SHAPE: [number, number, number] = [4096, 256, 2048];
 /** The crop every measurement embeds (a deterministic pattern; the decoder's cost does not depend on it). */
 const image = { width: 1024, height: 768, data: new Uint8Array(1024 * 768 * 3).map((_, i) => (i * 7919) % 251) };
 
-type Config = 'whole' | 'split' | 'staged' | 'tokens-only';
+type Config = 'whole' | 'split' | 'staged' | 'tokens-only' | 'folded' | 'folded-tokens-only';
 interface Job { kind: 'decoder' | 'peak'; model?: string; config?: Config; prompts: number }
 
 /** One measurement, in this (child) process: ms per prompt, or the MatMul GMAC/s. */
@@ -48,9 +50,11 @@ async function measure(job: Job): Promise<{ msPerPrompt?: number; peak?: number;
     const session = await ort.InferenceSession.create(matmulGraph(...PEAK_SHAPE), { interOpNumThreads: 1 });
     return { peak: await timeMatmul(session, ...PEAK_SHAPE) };
   }
-  const model = await SamOnnxModel.loadDir(job.model!, { decoderGraph: job.config === 'tokens-only' ? 'staged' : job.config });
+  const tokensOnly = job.config!.endsWith('tokens-only');
+  const decoderGraph = job.config === 'tokens-only' ? 'staged' : job.config === 'folded-tokens-only' ? 'folded' : job.config;
+  const model = await SamOnnxModel.loadDir(job.model!, { decoderGraph });
   // An IoU floor no prediction passes: the mask stage never runs.
-  const options = job.config === 'tokens-only' ? { iouFloor: Infinity } : {};
+  const options = tokensOnly ? { iouFloor: Infinity } : {};
   const embedding = await model.embed(image);
   const point = new Float32Array(2);
   for (let i = 0; i < 4; i++) await model.decode(embedding, Float32Array.from([100 + 50 * i, 300]), 1);
@@ -69,7 +73,7 @@ async function measure(job: Job): Promise<{ msPerPrompt?: number; peak?: number;
 /** Largest differences of logits and predicted IoUs from the exported graph's, over 16 prompts (0 for 'whole' itself). */
 async function agreement(model: SamOnnxModel, embedding: Awaited<ReturnType<SamOnnxModel['embed']>>, job: Job) {
   if (job.config === 'whole') return { maxLogitDiff: 0, maxIouDiff: 0 };
-  const masksToo = job.config !== 'tokens-only';
+  const masksToo = !job.config!.endsWith('tokens-only');
   const reference = await SamOnnxModel.loadDir(job.model!, { decoderGraph: 'whole' });
   const referenceEmbedding = await reference.embed(image);
   let maxLogitDiff = 0;
@@ -99,7 +103,7 @@ for (const m of models) {
     process.exit(2);
   }
 }
-const configs = opt('--configs', 'whole,split,staged,tokens-only').split(',') as Config[];
+const configs = opt('--configs', 'whole,split,staged,tokens-only,folded,folded-tokens-only').split(',') as Config[];
 const prompts = Number(opt('--prompts', '48'));
 const rounds = Number(opt('--rounds', '3'));
 const run = (job: Job) => {

@@ -19,24 +19,27 @@
  *   --points-per-side N     grid (default 16)
  *   --crop-n-layers N       (default 0)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
- *   --decoder-graph MODE    staged, split or whole for configurations that do not set it (default: the CLI's, staged)
+ *   --decoder-graph MODE    folded, staged, split or whole for configurations that do not set it (default: the CLI's, folded)
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
  *                           batch16, batch8, batch4, batch1 (the batched decoder, 16/8/4/1 a call), full-upscale, ort-basic,
  *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
  *                           (post-processing on the main thread, or on 1 or 2 worker
- *                           threads; base does what the CLI does), whole, split (the decoder
- *                           graph as exported on every call, or split per crop and per prompt)
+ *                           threads; base does what the CLI does), whole, split, staged, folded
+ *                           (--decoder-graph modes)
  *                           (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import type { DecoderGraphMode } from '../src/model/decoder-sessions.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
+import { decodeCountsString } from '../src/rle/coco-string.js';
+import { rleToColumnMajor } from '../src/rle/rle.js';
 import { runIdentity } from '../src/output/run-identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { runDataset } from '../src/runner/run-dataset.js';
@@ -56,8 +59,8 @@ interface Config {
   memPattern?: boolean;
   /** Post-processing worker threads (default: the CLI's, 1 with more than 2 cores; 0: on the main thread). */
   workers?: number;
-  /** The decoder's per-crop part once per crop ('split', the CLI's default) or the exported graph every call. */
-  decoderGraph?: 'split' | 'whole';
+  /** How the decoder graph runs (see DecoderGraphMode; the CLI's default is 'folded'). */
+  decoderGraph?: DecoderGraphMode;
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -79,11 +82,13 @@ const CONFIGS: Record<string, Config> = {
   workers2: { name: 'workers2', jobs: 1, workers: 2 },
   whole: { name: 'whole', jobs: 1, decoderGraph: 'whole' },
   split: { name: 'split', jobs: 1, decoderGraph: 'split' },
+  staged: { name: 'staged', jobs: 1, decoderGraph: 'staged' },
+  folded: { name: 'folded', jobs: 1, decoderGraph: 'folded' },
 };
 
 interface ChildJob {
   config: Config;
-  decoderGraph?: 'staged' | 'split' | 'whole';
+  decoderGraph?: DecoderGraphMode;
   model: string;
   batchedDecoder: string;
   images: string[];
@@ -92,6 +97,8 @@ interface ChildJob {
 
 interface ChildResult {
   config: string;
+  /** Where its records are. */
+  out: string;
   images: number;
   masks: number;
   wall: number;
@@ -100,6 +107,51 @@ interface ChildResult {
 }
 
 const { args, opt } = benchOptions();
+
+/**
+ * How a configuration's records compare with the first's, image by image:
+ * byte-identical files, else the masks whose segmentation differs and by how
+ * many pixels, and the largest difference of predicted IoU and stability score.
+ */
+function recordsAgreement(firstDir: string, dir: string) {
+  let identical = 0;
+  let files = 0;
+  let masks = 0;
+  let changedMasks = 0;
+  let pixels = 0;
+  let countsDiffer = 0;
+  let maxIou = 0;
+  let maxStability = 0;
+  for (const name of readdirSync(firstDir).filter((f) => f.endsWith('.json') && !f.startsWith('.'))) {
+    files++;
+    const [a, b] = [readFileSync(path.join(firstDir, name), 'utf8'), existsSync(path.join(dir, name)) ? readFileSync(path.join(dir, name), 'utf8') : ''];
+    if (a === b) {
+      identical++;
+      masks += JSON.parse(a).annotations.length;
+      continue;
+    }
+    const [x, y] = [JSON.parse(a).annotations as Annotation[], b ? JSON.parse(b).annotations as Annotation[] : []];
+    masks += x.length;
+    if (x.length !== y.length) {
+      countsDiffer++;
+      continue;
+    }
+    x.forEach((m, k) => {
+      const n = y[k];
+      maxIou = Math.max(maxIou, Math.abs(m.predicted_iou - n.predicted_iou));
+      maxStability = Math.max(maxStability, Math.abs(m.stability_score - n.stability_score));
+      if (m.segmentation.counts === n.segmentation.counts) return;
+      changedMasks++;
+      const [p, q] = [m, n].map((t) => rleToColumnMajor({ size: t.segmentation.size, counts: decodeCountsString(t.segmentation.counts) }));
+      for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) pixels++;
+    });
+  }
+  const summary = identical === files ? 'identical'
+    : `${files - identical}/${files} files differ; ${countsDiffer} in mask count; ${changedMasks}/${masks} masks, ${pixels} px; max Δ IoU ${maxIou.toExponential(1)}, Δ stability ${maxStability.toExponential(1)}`;
+  return { files, identical, masks, countsDiffer, changedMasks, pixels, maxIou, maxStability, summary };
+}
+
+interface Annotation { predicted_iou: number; stability_score: number; segmentation: { size: [number, number]; counts: string } }
 
 async function child(job: ChildJob): Promise<ChildResult> {
   const { config } = job;
@@ -127,7 +179,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const wall = (performance.now() - t) / 1000;
   await pool?.close();
   await model.release();
-  return { config: config.name, images: summary.written, masks: summary.masks, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+  return { config: config.name, out, images: summary.written, masks: summary.masks, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
 }
 
 async function parent(): Promise<void> {
@@ -164,22 +216,24 @@ async function parent(): Promise<void> {
     results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
   }
   const base = results[0].wall;
+  const agreement = results.map((r) => recordsAgreement(results[0].out, r.out));
   const lines = [
     `model ${path.relative(PACKAGE_ROOT, model)}, ${images.length} images, settings ${JSON.stringify(settings)}, ${cpus().length} cores`,
-    '| config | wall s | × base | read | hash | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.map((r) => {
+    '| config | wall s | × base | read | hash | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB | records vs first |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r, i) => {
       const s = r.stages;
       const inference = s.encode + s.decode;
       const outside = r.wall - inference;
-      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.hash.toFixed(3)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} |`;
+      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.hash.toFixed(3)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} | ${agreement[i].summary} |`;
     }),
   ];
   console.log(machineLine());
   console.log(lines.join('\n'));
   const outFile = opt('--out', path.join(PACKAGE_ROOT, 'bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ machine: machineLine(), model, images, settings, cores: cpus().length, results }, null, 1));
+  writeFileSync(outFile, JSON.stringify({ machine: machineLine(), model, images, settings, cores: cpus().length, results, agreement }, null, 1));
+  for (const r of results) rmSync(r.out, { recursive: true, force: true });
   console.log(`results: ${outFile}`);
 }
 
