@@ -65,8 +65,10 @@ describe('folding the decoder\'s attentions', () => {
         ['/final_attn/Softmax', ['keys-values']],
       ]);
       for (const a of folded.decoderFolds!.attentions) expect(a.macsAfter).toBeLessThan(0.5 * a.macsBefore);
-      // The upscaling's LayerNorm2d: two channel means a prompt (the mask prompt's run once per crop).
-      expect(folded.decoderFolds!.channelMeans).toBe(2);
+      // The output upscaling runs channels-last, its LayerNorm2d's channel means with it; the mask prompt's
+      // (run once per crop) stay as they are.
+      expect(folded.decoderFolds!.channelsLast).toBe(true);
+      expect(folded.decoderFolds!.channelMeans).toBe(0);
       expect(staged.decoderFolds).toBeUndefined();
       const d = await decoderDifferences(folded, whole);
       expect(d.largest).toBeGreaterThan(10);
@@ -108,7 +110,7 @@ describe('folding the decoder\'s attentions', () => {
       const [a, b] = [r, w].map((m) => rleToColumnMajor({ size: m.segmentation.size, counts: decodeCountsString(m.segmentation.counts) }));
       let differ = 0;
       for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) differ++;
-      // Measured here: 4 of 108 masks differ, by 1 pixel each, in masks of 200 000 pixels and more.
+      // Measured here: 3 of 108 masks differ, within this bound.
       expect(differ).toBeLessThanOrEqual(2 + w.area * 1e-5);
     });
     expect(identical).toBeGreaterThanOrEqual(0.9 * whole.length);

@@ -10,6 +10,7 @@ import { hasExternalData, pruneOutputs } from './prune.js';
 import { encodeModel, fixedForCrop, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 import { findAttentions, foldAttentions, valuesToProbe, type FoldedAttention } from './fold-attention.js';
 import { channelMeansAsConv, findChannelMeans } from './fold-channel-mean.js';
+import { findUpscaling, upscaleChannelsLast, upscalingProbes } from './fold-upscaling.js';
 
 /**
  * How the decoder graph runs: 'staged' computes the nodes that depend only
@@ -44,6 +45,8 @@ export interface DecoderSessions {
     attentions: FoldedAttention[];
     /** Channel means (LayerNorm2d) run as 1×1 convolutions. */
     channelMeans: number;
+    /** Whether the output upscaling and mask product run channels-last (see fold-upscaling.ts). */
+    channelsLast: boolean;
     reference: ort.InferenceSession.OnnxValueMapType;
   };
 }
@@ -163,9 +166,10 @@ async function foldForCalls(
   options: ort.InferenceSession.SessionOptions,
 ): Promise<DecoderSessions['folded']> {
   const matches = findAttentions(model);
+  const upscaling = findUpscaling(model);
   const means = findChannelMeans(model);
-  if (matches.length === 0 && means.length === 0) return undefined;
-  const probed = [...new Set([...valuesToProbe(matches), ...means.map((n) => n.input![0])])];
+  if (matches.length === 0 && !upscaling && means.length === 0) return undefined;
+  const probed = [...new Set([...valuesToProbe(matches), ...(upscaling ? upscalingProbes(upscaling) : []), ...means.map((n) => n.input![0])])];
   const outputs = (model.graph!.output ?? []).map((o) => o.name!);
   const withProbes = parseModel(encodeModel(model))!;
   withProbes.graph!.output!.push(...probed.filter((v) => !outputs.includes(v)).map((name) => ({ name })));
@@ -178,10 +182,12 @@ async function foldForCalls(
   }
   const shapes = new Map(probed.map((v) => [v, values[v].dims.map(Number)]));
   const fixed = fixedForCrop(model, cropConstant, { callShapesFixed: true });
-  const channelMeans = channelMeansAsConv(model, means, shapes, fixed);
+  const channelsLast = !!upscaling && !fixed(upscaling.input) && upscaleChannelsLast(model, upscaling, shapes);
+  // The channel means the channels-last upscaling did not take (it rebuilt the node list: look again).
+  const channelMeans = channelMeansAsConv(model, findChannelMeans(model), shapes, fixed);
   const attentions = foldAttentions(model, matches, shapes, fixed);
-  if (attentions.length === 0 && channelMeans === 0) return undefined;
-  return { attentions, channelMeans, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) };
+  if (attentions.length === 0 && channelMeans === 0 && !channelsLast) return undefined;
+  return { attentions, channelMeans, channelsLast, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) };
 }
 
 /** The element type and shape of each output of a session, for the inputs of a part that reads them. */

@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { neededFor } from './prune.js';
-import { floatTensor, floatValues, int64Tensor, tensorDims } from './tensor-proto.js';
+import { constantValues, floatTensor, floatValues, int64Tensor, tensorDims } from './tensor-proto.js';
 
 type Model = onnxProto.onnx.IModelProto;
 type Node = onnxProto.onnx.INodeProto;
@@ -61,14 +61,8 @@ interface GraphIndex {
 
 function indexGraph(model: Model): GraphIndex {
   const producer = new Map<string, Node>();
-  const constants = new Map<string, Tensor>();
-  for (const t of model.graph?.initializer ?? []) constants.set(t.name!, t);
-  for (const node of model.graph?.node ?? []) {
-    for (const o of node.output ?? []) producer.set(o, node);
-    const value = node.opType === 'Constant' ? (node.attribute ?? []).find((a) => a.name === 'value')?.t : undefined;
-    if (value && node.output?.[0]) constants.set(node.output[0], value);
-  }
-  return { producer, constants };
+  for (const node of model.graph?.node ?? []) for (const o of node.output ?? []) producer.set(o, node);
+  return { producer, constants: constantValues(model) };
 }
 
 const ints = (node: Node, name: string) => (node.attribute ?? []).find((a) => a.name === name)?.ints?.map(Number);

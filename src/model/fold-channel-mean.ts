@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { floatTensor } from './tensor-proto.js';
+import { constantValues, floatTensor } from './tensor-proto.js';
 
 type Model = onnxProto.onnx.IModelProto;
 type Node = onnxProto.onnx.INodeProto;
@@ -8,7 +8,7 @@ const attr = (node: Node, name: string) => (node.attribute ?? []).find((a) => a.
 
 /** The ReduceMean nodes over axis 1 of a rank-4 value, keeping the axis: the channel means of a LayerNorm2d. */
 export function findChannelMeans(model: Model): Node[] {
-  const constants = new Map((model.graph?.initializer ?? []).map((t) => [t.name!, t]));
+  const constants = constantValues(model);
   return (model.graph?.node ?? []).filter((node) => {
     if (node.opType !== 'ReduceMean' || Number(attr(node, 'keepdims')?.i ?? 1) !== 1) return false;
     // Opset 18 moved the axes from an attribute to a second input.
@@ -24,7 +24,8 @@ export function findChannelMeans(model: Model): Node[] {
  * with weights 1/C: the same value in real arithmetic (float rounding
  * differs), and onnxruntime's ReduceMean over the strided channel axis of
  * NCHW is slow (measured: the two of SAM's output upscaling took 22 % of the
- * mask stage). Returns how many were rewritten.
+ * mask stage). For upscalings the channels-last rewrite does not take (SAM 2
+ * adds high-resolution features). Returns how many were rewritten.
  */
 export function channelMeansAsConv(model: Model, nodes: readonly Node[], shapes: ReadonlyMap<string, readonly number[]>, fixedForCrop: (value: string) => boolean): number {
   const graph = model.graph!;

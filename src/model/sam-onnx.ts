@@ -109,10 +109,10 @@ export class SamOnnxModel implements PromptModel {
     return crop && { hoisted: crop.hoisted, handoff: crop.handoff, staged: this.decoderSessions.masks !== undefined, checked: crop.needsCheck };
   }
 
-  /** When the decoder runs folded: the attentions rewritten and how many channel means run as convolutions. */
-  get decoderFolds(): { attentions: readonly FoldedAttention[]; channelMeans: number } | undefined {
+  /** When the decoder runs folded: the attentions rewritten, how many channel means run as convolutions, whether the upscaling runs channels-last. */
+  get decoderFolds(): { attentions: readonly FoldedAttention[]; channelMeans: number; channelsLast: boolean } | undefined {
     const folded = this.decoderSessions.folded;
-    return folded && { attentions: folded.attentions, channelMeans: folded.channelMeans };
+    return folded && { attentions: folded.attentions, channelMeans: folded.channelMeans, channelsLast: folded.channelsLast };
   }
 
   /** Side of the square the encoder sees. */

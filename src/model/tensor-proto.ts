@@ -34,3 +34,21 @@ export function floatTensor(name: string, dims: readonly number[], data: Float32
 export function int64Tensor(name: string, values: readonly number[]): Tensor {
   return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: [...values] };
 }
+
+/**
+ * The constant tensors of a graph by value name: initializers, Constant
+ * nodes' values, and Identity nodes of either (PyTorch's exporter shares one
+ * initializer between equal weights through Identity nodes).
+ */
+export function constantValues(model: onnxProto.onnx.IModelProto): Map<string, Tensor> {
+  const constants = new Map<string, Tensor>();
+  for (const t of model.graph?.initializer ?? []) constants.set(t.name!, t);
+  for (const node of model.graph?.node ?? []) {
+    const out = node.output?.[0];
+    if (!out) continue;
+    const value = node.opType === 'Constant' ? (node.attribute ?? []).find((a) => a.name === 'value')?.t : undefined;
+    if (value) constants.set(out, value);
+    if (node.opType === 'Identity' && constants.has(node.input?.[0] ?? '')) constants.set(out, constants.get(node.input![0])!);
+  }
+  return constants;
+}
