@@ -13,8 +13,8 @@
  *   --points-per-side N    grid (default 32, the reference default)
  *   --only a,b             registry names to measure (default: all)
  *   --config NAME          the npm run bench configuration (default base: what the CLI does; with
- *                          random weights no IoU passes, so base never runs the staged decoder's
- *                          mask stage: split gives the time when every prompt's masks are needed)
+ *                          random weights no IoU passes, so base never runs the decoder's mask
+ *                          stage: folded-all gives the time when every prompt's masks are needed)
  *   --out FILE             JSON results (default bench/results/registry-<time>.json)
  */
 import { spawnSync } from 'node:child_process';

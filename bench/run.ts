@@ -25,7 +25,8 @@
  *                           ort-extended, ort-disabled, mem-pattern, inline, workers1, workers2
  *                           (post-processing on the main thread, or on 1 or 2 worker
  *                           threads; base does what the CLI does), whole, split, staged, folded
- *                           (--decoder-graph modes)
+ *                           (--decoder-graph modes), staged-all, folded-all (their mask stage for
+ *                           every prompt, as if every prompt had a mask passing the IoU filter)
  *                           (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
@@ -61,6 +62,12 @@ interface Config {
   workers?: number;
   /** How the decoder graph runs (see DecoderGraphMode; the CLI's default is 'folded'). */
   decoderGraph?: DecoderGraphMode;
+  /**
+   * A staged decoder's mask stage for every prompt, as when every prompt has
+   * a mask whose IoU passes the filter (real weights pass most prompts; the
+   * random benchmark weights none, so by default the mask stage never runs).
+   */
+  everyMask?: boolean;
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -84,6 +91,8 @@ const CONFIGS: Record<string, Config> = {
   split: { name: 'split', jobs: 1, decoderGraph: 'split' },
   staged: { name: 'staged', jobs: 1, decoderGraph: 'staged' },
   folded: { name: 'folded', jobs: 1, decoderGraph: 'folded' },
+  'staged-all': { name: 'staged-all', jobs: 1, decoderGraph: 'staged', everyMask: true },
+  'folded-all': { name: 'folded-all', jobs: 1, decoderGraph: 'folded', everyMask: true },
 };
 
 interface ChildJob {
@@ -163,6 +172,10 @@ async function child(job: ChildJob): Promise<ChildResult> {
     threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
     promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph ?? job.decoderGraph,
   });
+  if (config.everyMask) {
+    const decode = model.decode.bind(model);
+    model.decode = (embedding, points, count) => decode(embedding, points, count);
+  }
   const settings = resolveSettings(job.settings);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, hash: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
