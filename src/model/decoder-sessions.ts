@@ -122,9 +122,10 @@ export async function openDecoder(
   if (mode === 'whole') return whole();
   if (hasExternalData(model)) return whole('its weights are in external files');
   const { cropConstant, callShapesFixed, sampleCall } = perCall(plan, graph);
-  // A graph the fold cannot probe runs unfolded.
-  const folded = mode === 'folded' && callShapesFixed ? await foldForCalls(model, cropConstant, sampleCall(), options).catch(() => undefined) : undefined;
-  const graphToSplit = await optimised(model, options);
+  // Folded on a copy, kept only whole: a graph the fold cannot probe or rewrite runs unfolded.
+  const fold = mode === 'folded' && callShapesFixed ? await foldForCalls(model, cropConstant, sampleCall(), options).catch(() => undefined) : undefined;
+  const folded = fold?.folded;
+  const graphToSplit = await optimised(fold?.model ?? model, options);
   if (!graphToSplit) return whole('onnxruntime did not save its optimised graph');
   const split = splitAtCropInputs(graphToSplit, cropConstant, { callShapesFixed });
   if (!split) return whole('no part of the graph depends on the crop alone');
@@ -154,17 +155,19 @@ export async function openDecoder(
 }
 
 /**
- * Folds the attentions of `model` (in place) that do less arithmetic folded
- * for calls of the sample's shapes: the graph is run once on the sample with
- * the values whose shapes the fold needs as extra outputs. Returns what was
- * folded and the graph's own outputs on the sample; undefined when nothing was.
+ * A copy of `model` with the rewrites that do less arithmetic for calls of
+ * the sample's shapes (fold-attention.ts, fold-upscaling.ts,
+ * fold-channel-mean.ts): the graph is run once on the sample with the values
+ * whose shapes they need as extra outputs. Returns the copy, what was
+ * rewritten and the graph's own outputs on the sample; undefined when nothing was.
  */
 async function foldForCalls(
-  model: onnxProto.onnx.IModelProto,
+  original: onnxProto.onnx.IModelProto,
   cropConstant: ReadonlySet<string>,
   sample: Record<string, ort.Tensor>,
   options: ort.InferenceSession.SessionOptions,
-): Promise<DecoderSessions['folded']> {
+): Promise<{ model: onnxProto.onnx.IModelProto; folded: NonNullable<DecoderSessions['folded']> } | undefined> {
+  const model = parseModel(encodeModel(original))!;
   const matches = findAttentions(model);
   const upscaling = findUpscaling(model);
   const means = findChannelMeans(model);
@@ -180,14 +183,15 @@ async function foldForCalls(
   } finally {
     await probe.release();
   }
-  const shapes = new Map(probed.map((v) => [v, values[v].dims.map(Number)]));
+  // Only float32 values are rewritten (the new weights are float32).
+  const shapes = new Map(probed.filter((v) => values[v].type === 'float32').map((v) => [v, values[v].dims.map(Number)]));
   const fixed = fixedForCrop(model, cropConstant, { callShapesFixed: true });
   const channelsLast = !!upscaling && !fixed(upscaling.input) && upscaleChannelsLast(model, upscaling, shapes);
   // The channel means the channels-last upscaling did not take (it rebuilt the node list: look again).
   const channelMeans = channelMeansAsConv(model, findChannelMeans(model), shapes, fixed);
   const attentions = foldAttentions(model, matches, shapes, fixed);
   if (attentions.length === 0 && channelMeans === 0 && !channelsLast) return undefined;
-  return { attentions, channelMeans, channelsLast, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) };
+  return { model, folded: { attentions, channelMeans, channelsLast, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) } };
 }
 
 /** The element type and shape of each output of a session, for the inputs of a part that reads them. */
