@@ -55,12 +55,13 @@ function secondsToStart(cli: string, modelDir: string, more: string[]): Promise<
   });
 }
 
-const times = new Map<string, number[]>(clis.map((c) => [c, []]));
+// By position, not path: the same CLI may be compared with itself under other --args.
+const times: number[][] = clis.map(() => []);
 for (let r = 0; r < runs; r++) {
-  for (const [k, cli] of clis.entries()) times.get(cli)!.push(await secondsToStart(cli, modelFor(k), k === clis.length - 1 ? extra : []));
+  for (const [k, cli] of clis.entries()) times[k].push(await secondsToStart(cli, modelFor(k), k === clis.length - 1 ? extra : []));
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-const rows = clis.map((cli) => ({ cli, median_s: +median(times.get(cli)!).toFixed(3), runs: times.get(cli)!.map((t) => +t.toFixed(3)) }));
+const rows = clis.map((cli, k) => ({ cli, median_s: +median(times[k]).toFixed(3), runs: times[k].map((t) => +t.toFixed(3)) }));
 console.log(machineLine());
 console.log(`model ${model}: launch → first image's start, median of ${runs}${extra.length ? ` (last CLI with ${extra.join(' ')})` : ''}`);
 for (const [k, r] of rows.entries()) console.log(`  ${r.cli} on ${modelFor(k)}: ${r.median_s} s (${r.runs.join(', ')})`);
