@@ -19,14 +19,39 @@ function miniDecoder(): Model {
   return model;
 }
 
+let seed = 99;
+const random = (n: number, scale: number) => Float32Array.from({ length: n }, () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return (seed / 2147483648 - 0.5) * scale;
+});
+
+/**
+ * The mini decoder with SAM 2's high-resolution features: graph inputs
+ * `feat_s1` [1, 16, 128, 128] and `feat_s0` [1, 8, 256, 256] added to the
+ * first and the second transposed convolution's output.
+ */
+function withFeatures(model: Model): Model {
+  const graph = model.graph!;
+  const convs = graph.node!.filter((n) => n.opType === 'ConvTranspose');
+  expect(convs).toHaveLength(2);
+  const inputs: [string, number, number][] = [['feat_s1', 16, 128], ['feat_s0', 8, 256]];
+  convs.forEach((conv, i) => {
+    const [name, channels, side] = inputs[i];
+    const out = conv.output![0];
+    conv.output = [`${out}_before_features`];
+    graph.node!.splice(graph.node!.indexOf(conv) + 1, 0, { name: `add_${name}`, opType: 'Add', input: [conv.output[0], name], output: [out] });
+    graph.input!.push({ name, type: { tensorType: { elemType: 1, shape: { dim: [1, channels, side, side].map((d) => ({ dimValue: d })) } } } });
+  });
+  return model;
+}
+
+const FEATURES = { feat_s1: [1, 16, 128, 128], feat_s0: [1, 8, 256, 256] } as const;
+
 /** A call with a mask prompt too, so the prompt encoder's LayerNorm2d layers do work. */
 function feeds(): Record<string, ort.Tensor> {
-  let seed = 99;
-  const random = (n: number, scale: number) => Float32Array.from({ length: n }, () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return (seed / 2147483648 - 0.5) * scale;
-  });
+  seed = 99;
   return {
+    ...Object.fromEntries(Object.entries(FEATURES).map(([name, dims]) => [name, new ort.Tensor('float32', random(dims.reduce((a, b) => a * b, 1), 4), [...dims])])),
     image_embeddings: new ort.Tensor('float32', random(64 * 64 * 64, 2), [1, 64, 64, 64]),
     point_coords: new ort.Tensor('float32', Float32Array.from([410, 220, 0, 0]), [1, 2, 2]),
     point_labels: new ort.Tensor('float32', Float32Array.from([1, -1]), [1, 2]),
@@ -42,7 +67,8 @@ async function run(model: Model, probes: string[] = []) {
   copy.graph!.output!.push(...probes.map((name) => ({ name })));
   const session = await ort.InferenceSession.create(encodeModel(copy));
   try {
-    const out = await session.run(feeds());
+    const all = feeds();
+    const out = await session.run(Object.fromEntries(session.inputNames.map((n) => [n, all[n]])));
     return { out, shapes: new Map(probes.map((p) => [p, out[p].dims.map(Number)])) };
   } finally {
     await session.release();
@@ -83,6 +109,26 @@ describe('graph rewrites of the folded decoder', () => {
     expect(largest).toBeGreaterThan(5);
     expect(diff).toBeGreaterThan(0);
     expect(diff).toBeLessThan(1e-5 * largest);
+  });
+
+  it('takes SAM 2\'s high-resolution features into the channels-last upscaling, reordered to its pixel order', async () => {
+    const model = withFeatures(miniDecoder());
+    const match = findUpscaling(model)!;
+    expect(match.between.features).toEqual(['feat_s1']);
+    expect(match.after.features).toEqual(['feat_s0']);
+    expect(match.between.nodes[0].opType).toBe('Add');
+    const { out: before, shapes } = await run(model, upscalingProbes(match));
+    expect(upscaleChannelsLast(model, match, shapes)).toBe(true);
+    expect(ops(model)).not.toContain('ConvTranspose');
+    const { out: after } = await run(model);
+    const { diff, largest } = largestDifference(after, before);
+    expect(largest).toBeGreaterThan(5);
+    expect(diff).toBeLessThan(1e-5 * largest);
+    // A feature map of another resolution is not one it can reorder: the graph stays as it is.
+    const other = withFeatures(miniDecoder());
+    const second = findUpscaling(other)!;
+    const { shapes: probed } = await run(other, upscalingProbes(second));
+    expect(upscaleChannelsLast(other, second, new Map([...probed, ['feat_s0', [1, 8, 128, 128]]]))).toBe(false);
   });
 
   it('refuses shapes that are not the structure it found', async () => {

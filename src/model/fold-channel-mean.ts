@@ -24,8 +24,8 @@ export function findChannelMeans(model: Model): Node[] {
  * with weights 1/C: the same value in real arithmetic (float rounding
  * differs), and onnxruntime's ReduceMean over the strided channel axis of
  * NCHW is slow (measured: the two of SAM's output upscaling took 22 % of the
- * mask stage). For upscalings the channels-last rewrite does not take (SAM 2
- * adds high-resolution features). Returns how many were rewritten.
+ * mask stage). For the channel means the channels-last upscaling
+ * (fold-upscaling.ts) does not take. Returns how many were rewritten.
  */
 export function channelMeansAsConv(model: Model, nodes: readonly Node[], shapes: ReadonlyMap<string, readonly number[]>, fixedForCrop: (value: string) => boolean): number {
   const graph = model.graph!;

@@ -29,11 +29,17 @@ export interface UpscalingMatch {
   masks: string;
 }
 
-/** Per-pixel nodes and the value they hand on; `shapes` are the Shape nodes that read region values (their output, per kind). */
+/**
+ * Per-pixel nodes and the value they hand on; `shapes` are the Shape nodes
+ * that read region values (their output, per kind); `features` the other
+ * values added in, [1 or B, C, H, W] at the region's resolution (SAM 2's
+ * high-resolution features).
+ */
 interface Region {
   nodes: Node[];
   exit: string;
   shapes: { node: Node; kind: 'full' | 'pixel' }[];
+  features: string[];
 }
 
 interface TransposedConv {
@@ -94,6 +100,7 @@ function pixelRegion(
   const kind = new Map<string, 'full' | 'pixel'>([[start, 'full']]);
   const region: Node[] = [];
   const shapes: Region['shapes'] = [];
+  const features = new Set<string>();
   // The exporter's size arithmetic reads region values' shapes: those are known, and become constants.
   const shapeOf = (node: Node) => node.opType === 'Shape' && (node.input ?? []).length === 1 && !attr(node, 'start') && !attr(node, 'end')
     && kind.has(node.input![0]);
@@ -114,15 +121,18 @@ function pixelRegion(
         if (!shapeOf(later)) return undefined;
         shapes.push({ node: later, kind: kind.get(later.input![0])! });
       }
-      return { nodes: region, exit: reads[0], shapes };
+      return { nodes: region, exit: reads[0], shapes, features: [...features] };
     }
     let out: 'full' | 'pixel';
     if (UNARY.has(op) && inputs.length === 1) {
       out = kind.get(inputs[0])!;
     } else if (BINARY.has(op) && inputs.length === 2) {
-      const kinds = inputs.map((v) => kind.get(v) ?? constantKind(constants.get(v), channels));
+      // A computed value added to the full channels is a feature map (its shape is checked on rewriting).
+      const feature = (v: string) => op === 'Add' && !constants.has(v) && inputs.some((u) => kind.get(u) === 'full') ? 'feature' : undefined;
+      const kinds = inputs.map((v) => kind.get(v) ?? (constants.has(v) ? constantKind(constants.get(v), channels) : feature(v)));
       if (kinds.some((k) => k === undefined)) return undefined;
-      out = kinds.some((k) => k === 'full' || k === 'channel') ? 'full' : 'pixel';
+      inputs.forEach((v, k) => kinds[k] === 'feature' && features.add(v));
+      out = kinds.some((k) => k === 'full' || k === 'channel' || k === 'feature') ? 'full' : 'pixel';
     } else if (op === 'ReduceMean' && kind.get(inputs[0]) === 'full' && sameInts(ints(node, 'axes'), [1]) && Number(attr(node, 'keepdims')?.i ?? 1) === 1 && inputs.length === 1) {
       out = 'pixel';
     } else {
@@ -173,7 +183,8 @@ export function findUpscaling(model: Model): UpscalingMatch | undefined {
   return undefined;
 }
 
-export const upscalingProbes = (m: UpscalingMatch): string[] => [m.input, ...(m.tokens ? [m.tokens] : []), m.hyper, m.masks];
+export const upscalingProbes = (m: UpscalingMatch): string[] =>
+  [m.input, ...(m.tokens ? [m.tokens] : []), m.hyper, m.masks, ...m.between.features, ...m.after.features];
 
 /**
  * Rewrites the upscaling channels-last: each transposed convolution becomes
@@ -196,6 +207,11 @@ export function upscaleChannelsLast(model: Model, m: UpscalingMatch, shapes: Rea
   const tokens = hyper[1];
   if (hyper[0] !== batch || hyper[2] !== c2.cout || !sameInts(masks, [batch, tokens, gh * gw * c1.k ** 2 * c2.k ** 2])) return false;
   if (m.tokens && !sameInts(shapes.get(m.tokens), [batch, gh * gw, c1.cin])) return false;
+  const featureFits = (v: string, channels: number, side: number) => {
+    const f = shapes.get(v);
+    return !!f && f.length === 4 && (f[0] === 1 || f[0] === batch) && sameInts(f.slice(1), [channels, gh * side, gw * side]);
+  };
+  if (!m.between.features.every((v) => featureFits(v, c1.cout, c1.k)) || !m.after.features.every((v) => featureFits(v, c2.cout, c1.k * c2.k))) return false;
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   const constants = constantValues(model);
 
@@ -228,9 +244,23 @@ export function upscaleChannelsLast(model: Model, m: UpscalingMatch, shapes: Rea
     return op('Reshape', [y, shape([0, -1, c.cout])]);
   };
 
+  /**
+   * A feature map [Bf, C, H, W] in the rows' pixel order: H splits into (y, a1[, a2]) and W into (x, b1[, b2]),
+   * reordered to (y, x, a1, b1[, a2, b2]). Fixed for the crop in SAM 2, so it runs once per crop.
+   */
+  const featureRows = (v: string, channels: number, blocks: number[]) => {
+    const f = shapes.get(v)!;
+    const split = op('Reshape', [v, shape([f[0], channels, gh, ...blocks, gw, ...blocks])]);
+    const n = blocks.length;
+    const order = [0, 2, 3 + n, ...blocks.flatMap((_, i) => [3 + i, 4 + n + i]), 1];
+    return op('Reshape', [op('Transpose', [split], perm(order)), shape([f[0], -1, channels])]);
+  };
+
   /** The region's nodes on channels-last values: per-channel constants flattened, channel means over the last axis. */
-  const regionChannelsLast = (nodes: Node[], start: string, startLast: string, exit: string) => {
+  const regionChannelsLast = (region: Region, start: string, startLast: string, channels: number, blocks: number[]) => {
     const renamed = new Map([[start, startLast]]);
+    for (const v of region.features) renamed.set(v, featureRows(v, channels, blocks));
+    const { nodes, exit } = region;
     for (const node of nodes) {
       const inputs = node.input!.map((v) => {
         if (renamed.has(v)) return renamed.get(v)!;
@@ -254,8 +284,8 @@ export function upscaleChannelsLast(model: Model, m: UpscalingMatch, shapes: Rea
   };
 
   const pixels = m.tokens ?? op('Transpose', [op('Reshape', [m.input, shape([0, c1.cin, -1])])], perm([0, 2, 1]));
-  const between = regionChannelsLast(m.between.nodes, c1.node.output![0], convAsProduct(pixels, c1), m.between.exit);
-  const after = regionChannelsLast(m.after.nodes, c2.node.output![0], convAsProduct(between, c2), m.after.exit);
+  const between = regionChannelsLast(m.between, c1.node.output![0], convAsProduct(pixels, c1), c1.cout, [c1.k]);
+  const after = regionChannelsLast(m.after, c2.node.output![0], convAsProduct(between, c2), c2.cout, [c1.k, c2.k]);
   const product = op('MatMul', [after, op('Transpose', [m.hyper], perm([0, 2, 1]))]);
   // Rows run (y, x, a1, b1, a2, b2); the masks' pixels run (y, a1, a2) down and (x, b1, b2) across.
   const blocks = op('Reshape', [product, shape([batch, gh, gw, c1.k, c1.k, c2.k, c2.k, tokens])]);
