@@ -132,8 +132,12 @@ export function madeUpEmbedding(plan: FamilyPlan, graph: GraphInfo): Record<stri
   return tensors;
 }
 
-/** The frame of the made-up embedding, and `n` points of check call `call` in it. */
-export const SAMPLE_FRAME = { width: 1024, height: 768 } as const;
+/** The made-up embedding's tensors (see madeUpEmbedding) in the frame every load check uses; a fresh map each call. */
+export function sampleFrame(plan: FamilyPlan, tensors: Record<string, ort.Tensor>): OnnxEmbedding {
+  return embeddingFrame(plan, { ...tensors }, 1024, 768);
+}
+
+/** `n` points of load-check call `call` in the sample frame. */
 export function samplePoints(n: number, call: number): Float32Array {
   const [x, y] = call === 0 ? [300, 200] : [700, 450];
   return Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? x + 9 * k : y + 7 * k));

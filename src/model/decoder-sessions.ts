@@ -167,14 +167,15 @@ async function foldForCalls(
   sample: Record<string, ort.Tensor>,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<{ model: onnxProto.onnx.IModelProto; folded: NonNullable<DecoderSessions['folded']> } | undefined> {
-  const model = parseModel(encodeModel(original))!;
+  const bytes = encodeModel(original);
+  const model = parseModel(bytes)!;
   const matches = findAttentions(model);
   const upscaling = findUpscaling(model);
   const means = findChannelMeans(model);
   if (matches.length === 0 && !upscaling && means.length === 0) return undefined;
   const probed = [...new Set([...valuesToProbe(matches), ...(upscaling ? upscalingProbes(upscaling) : []), ...means.map((n) => n.input![0])])];
   const outputs = (model.graph!.output ?? []).map((o) => o.name!);
-  const withProbes = parseModel(encodeModel(model))!;
+  const withProbes = parseModel(bytes)!;
   withProbes.graph!.output!.push(...probed.filter((v) => !outputs.includes(v)).map((name) => ({ name })));
   const probe = await ort.InferenceSession.create(encodeModel(withProbes), { ...options, enableProfiling: false });
   let values: ort.InferenceSession.OnnxValueMapType;

@@ -6,7 +6,7 @@ import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import {
-  cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, SAMPLE_FRAME, samplePoints,
+  cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, sampleFrame, samplePoints,
 } from './decoder-feeds.js';
 import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
@@ -149,8 +149,7 @@ export class SamOnnxModel implements PromptModel {
           callShapesFixed: true,
           sampleCall: () => {
             const n = Math.min(plan.decoder.promptsPerCall, maxPerCall);
-            const embedding = embeddingFrame(plan, madeUpEmbedding(plan, graph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
-            return promptFeeds(plan, graph, embedding, samplePoints(n, 0), n, { data: new Float32Array(0) });
+            return promptFeeds(plan, graph, sampleFrame(plan, madeUpEmbedding(plan, graph)), samplePoints(n, 0), n, { data: new Float32Array(0) });
           },
         }),
         mode,
@@ -221,12 +220,23 @@ export class SamOnnxModel implements PromptModel {
    * runs in the next safer way (folded → staged → whole), and says why.
    */
   private async checkDecoderParts(open: (mode: DecoderGraphMode) => Promise<DecoderSessions>, onNotice?: (message: string) => void): Promise<void> {
+    const tensors = madeUpEmbedding(this.plan, this.decoderGraph);
+    const n = this.promptsSentPerCall;
+    /** The split decoder's outputs on the made-up embedding for each call's points; undefined where it fails. */
+    const splitRuns = async (calls: number[]) => {
+      try {
+        const embedding = await this.withCropPart(sampleFrame(this.plan, tensors));
+        const outputs = [];
+        for (const call of calls) outputs.push(await this.runPrompts(embedding, samplePoints(n, call), n));
+        return outputs;
+      } catch {
+        return undefined;
+      }
+    };
     const { folded } = this.decoderSessions;
     if (folded) {
-      const n = this.promptsSentPerCall;
-      const agrees = await this.sampleRun(samplePoints(n, 0))
-        .then((out) => this.outputsAgree(out, folded.reference, FOLD_TOLERANCE), () => false);
-      if (agrees) return;
+      const [out] = await splitRuns([0]) ?? [];
+      if (out && this.outputsAgree(out, folded.reference, FOLD_TOLERANCE)) return;
       await this.releaseDecoderParts();
       this.decoderSessions = await open('staged');
       onNotice?.(`${this.files.decoder}: its attentions run unfolded: the folded graph did not reproduce the whole graph's outputs within float rounding`);
@@ -234,13 +244,12 @@ export class SamOnnxModel implements PromptModel {
     if (!this.decoderSessions.crop?.needsCheck) return;
     const whole = await this.decoderSessions.openWhole();
     const d = this.plan.decoder;
-    const reference = embeddingFrame(this.plan, madeUpEmbedding(this.plan, this.decoderGraph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
-    let same = true;
+    const split = await splitRuns([0, 1]);
+    let same = !!split;
     for (const call of [0, 1]) {
-      const points = samplePoints(this.promptsSentPerCall, call);
-      const split = await this.sampleRun(points).catch(() => undefined);
-      const expected = await whole.run(this.feeds(reference, points, this.promptsSentPerCall), [d.lowResOutput, d.iouOutput]);
-      same &&= !!split && this.outputsAgree(split, expected, 0);
+      if (!same) break;
+      const expected = await whole.run(this.feeds(sampleFrame(this.plan, tensors), samplePoints(n, call), n), [d.lowResOutput, d.iouOutput]);
+      same = this.outputsAgree(split![call], expected, 0);
     }
     if (same) {
       await whole.release();
@@ -249,12 +258,6 @@ export class SamOnnxModel implements PromptModel {
     await this.releaseDecoderParts();
     this.decoderSessions = { prompt: whole, graph: this.decoderGraph, plan: this.plan, openWhole: this.decoderSessions.openWhole,
       notSplit: 'its parts did not reproduce the whole graph\'s output bit for bit' };
-  }
-
-  /** The split decoder's outputs on the made-up embedding (see madeUpEmbedding) and `points`. */
-  private async sampleRun(points: Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> {
-    const frame = embeddingFrame(this.plan, madeUpEmbedding(this.plan, this.decoderGraph), SAMPLE_FRAME.width, SAMPLE_FRAME.height);
-    return this.runPrompts(await this.withCropPart(frame), points, this.promptsSentPerCall);
   }
 
   /**
