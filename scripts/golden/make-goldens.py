@@ -62,6 +62,55 @@ for (h, w, n, seed) in [(300, 450, 3, 1), (97, 76, 3, 2), (1200, 1800, 3, 3), (2
                     "above": [int((arr > t).sum()) for t in (-1.0, 0.0, 1.0)]})
 out["torchUpscale"] = upscale
 
+# SAM 2's image transform (sam2/utils/transforms.py): ToTensor (uint8 / 255 in float32), torchvision's
+# Resize to a square, antialiased bilinear on the float tensor, then Normalize with ImageNet statistics.
+aa = []
+mean = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float32)[:, None, None]
+std = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float32)[:, None, None]
+for (w, h, ow, oh) in [(2000, 1500, 1024, 1024), (300, 200, 1024, 1024), (1500, 300, 1024, 1024),
+                       (37, 23, 64, 48), (1024, 1024, 1024, 1024), (5, 7, 3, 11)]:
+    x = torch.from_numpy(test_image(w, h)).permute(2, 0, 1).contiguous().to(torch.float32).div(255)
+    y = F.interpolate(x[None], size=(oh, ow), mode="bilinear", align_corners=False, antialias=True)[0]
+    n = (y - mean) / std
+    ya = y.contiguous().numpy()
+    na = n.contiguous().numpy()
+    aa.append({"w": w, "h": h, "outW": ow, "outH": oh, "resizedSha256": sha(ya.tobytes()), "normalisedSha256": sha(na.tobytes()),
+               "first": [float(v) for v in ya.reshape(-1)[:6]]})
+out["torchAntialiasResize"] = aa
+
+# SAM 2's hole and sprinkle cleanup of low-resolution logits (SAM2Transforms.postprocess_masks with its CUDA
+# connected components), here with OpenCV's 8-connected components: background components (logit <= 0) of at
+# most max_area pixels become +10, foreground components (> 0) of at most max_area become -10, both found on the
+# logits as given.
+def cleanup_logits(size, seed):
+    y, x = np.mgrid[0:size, 0:size].astype(np.int64)
+    k = y * size + x
+    v = (((x >> 4) * 5 + (y >> 4) * 3 + seed) % 4).astype(np.float32) - 1.5
+    blob = ((x >> 2) * 13 + (y >> 2) * 7 + seed) % 29 == 0
+    v = np.where(blob, -3 * v, v)
+    speck = (k * 7919 + seed * 104729) % 37 == 0
+    v = np.where(speck, -5 * v, v)
+    return v.astype(np.float32)
+
+
+def sam2_cleanup(v, max_area):
+    out = v.copy()
+    for fg, fill in ((v <= 0, 10.0), (v > 0, -10.0)):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+        areas = stats[:, cv2.CC_STAT_AREA]
+        small = (labels > 0) & (areas[labels] <= max_area)
+        out = np.where(small, np.float32(fill), out)
+    return out
+
+
+cleanup = []
+for (seed, max_area) in [(1, 1), (2, 16), (3, 100), (4, 300), (5, 0)]:
+    v = cleanup_logits(256, seed)
+    c = sam2_cleanup(v, max_area) if max_area > 0 else v
+    cleanup.append({"seed": seed, "maxArea": max_area, "sha256": sha(c.astype(np.float32).tobytes()),
+                    "filled": int(((c == 10) & (v <= 0)).sum()), "removed": int(((c == -10) & (v > 0)).sum())})
+out["sam2LowResCleanup"] = cleanup
+
 # OpenCV's labelling order, which decides ties between equally large islands.
 tie = np.zeros((4, 6), np.uint8)
 tie[1, 0] = 1  # row 1, column 0: first 2x2 block

@@ -1,6 +1,9 @@
 import type { BoxXyxy } from './geometry.js';
 import type { UpscaledMask } from './upscale.js';
 
+/** Mask logits are binarised at 0, as SAM's `mask_threshold`. */
+export const MASK_THRESHOLD = 0;
+
 /** Pixels above `threshold` in the computed spans (pixels outside them pass no threshold). */
 export function countAbove(mask: UpscaledMask, width: number, threshold: number): number {
   const { logits, rowStart, rowEnd } = mask;

@@ -4,7 +4,7 @@ import { rleFromColumnMajor, rleToColumnMajor, type Rle } from '../rle/rle.js';
  * Vertical runs of one value in a column-major mask, grouped into
  * 8-connected components by sweeping neighbouring columns.
  */
-interface Components {
+export interface Components {
   column: Int32Array;
   top: Int32Array;
   bottom: Int32Array;
@@ -45,7 +45,7 @@ function runsOfValue(rle: Rle, value: 0 | 1) {
   return { column: Int32Array.from(column), top: Int32Array.from(top), bottom: Int32Array.from(bottom) };
 }
 
-function connectedComponents(rle: Rle, value: 0 | 1): Components {
+export function connectedComponents(rle: Rle, value: 0 | 1): Components {
   const { column, top, bottom } = runsOfValue(rle, value);
   const n = column.length;
   const parent = new Int32Array(n);

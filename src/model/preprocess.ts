@@ -1,3 +1,4 @@
+import { antialiasResize } from '../image/antialias-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
 
 export const SAM_PIXEL_MEAN: readonly number[] = [123.675, 116.28, 103.53];
@@ -40,4 +41,27 @@ export function normalizeAndPad(
 /** HWC float32 of the raw 0..255 values, for encoders that normalise and pad inside the graph. */
 export function toHwcFloat(image: RgbImage): Float32Array {
   return Float32Array.from(image.data);
+}
+
+/**
+ * SAM 2's image transform (`SAM2Transforms`): the 8-bit image to float32
+ * 0..1 (`ToTensor`), resized to size² with PyTorch's antialiased bilinear
+ * on the float values (torchvision's `Resize`: nothing rounded to 8 bits),
+ * then `(x - mean) / std` in float32 (`Normalize`); NCHW.
+ */
+export function sam2Preprocess(image: RgbImage, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
+  const { width, height, data } = image;
+  const plane = width * height;
+  const unit = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0, q = c; p < plane; p++, q += 3) unit[c * plane + p] = data[q] / 255;
+  }
+  const out = antialiasResize(unit, 3, height, width, size, size);
+  const outPlane = size * size;
+  for (let c = 0; c < 3; c++) {
+    const m = Math.fround(mean[c]);
+    const s = Math.fround(std[c]);
+    for (let k = c * outPlane; k < (c + 1) * outPlane; k++) out[k] = Math.fround(out[k] - m) / s;
+  }
+  return out;
 }
