@@ -28,7 +28,6 @@ if (args.includes('--help')) {
 }
 const modelDir = opt('--model', path.join(root, 'fixtures/models/tiny'));
 const [w, h] = opt('--size', '4000x3000').split('x').map(Number);
-const settings = resolveSettings({ cropNLayers: opt('--crop-n-layers', '1'), pointsPerSide: opt('--points-per-side', '32') });
 
 const work = await mkdtemp(path.join(tmpdir(), 'sam-amg-rss-'));
 const source = path.resolve(root, '../shared/fixtures/images/truck.jpg');
@@ -39,6 +38,7 @@ else await sharp({ create: { width: w, height: h, channels: 3, background: '#608
 const baseline = process.resourceUsage().maxRSS;
 const files = { encoder: path.join(modelDir, 'encoder.onnx'), decoder: path.join(modelDir, 'decoder.onnx'), config: path.join(modelDir, 'model.json') };
 const model = await SamOnnxModel.load(files);
+const settings = resolveSettings({ cropNLayers: opt('--crop-n-layers', '1'), pointsPerSide: opt('--points-per-side', '32') }, 'default', 'keys', model.amgReference);
 const t = performance.now();
 const summary = await runDataset({
   sources: { paths: [imageFile] }, outDir: path.join(work, 'out'), model, settings,

@@ -176,7 +176,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
     const decode = model.decode.bind(model);
     model.decode = (embedding, points, count) => decode(embedding, points, count);
   }
-  const settings = resolveSettings(job.settings);
+  const settings = resolveSettings(job.settings, 'default', 'keys', model.amgReference);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, hash: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
   const workers = config.workers ?? defaultPostprocessWorkers();

@@ -23,6 +23,6 @@ export { writeFileAtomic } from './output/atomic-write.js';
 export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
 export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
-  resolveSettings, DEFAULT_SETTINGS, PRESETS, SETTING_SPECS, type AmgSettings, type SettingsInput,
+  resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SETTING_SPECS, type AmgReference, type AmgSettings, type SettingsInput,
 } from './settings/settings.js';
 export { UsageError } from './settings/validate.js';

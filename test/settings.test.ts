@@ -13,6 +13,14 @@ describe('settings', () => {
     });
   });
 
+  it("default, for SAM 2 models, to SAM2AutomaticMaskGenerator's values: only the IoU threshold differs", () => {
+    expect(resolveSettings({}, 'default', 'keys', 'sam2')).toEqual({ ...DEFAULT_SETTINGS, predIouThresh: 0.8 });
+    expect(resolveSettings({}, 'default', 'keys', 'sam')).toEqual(DEFAULT_SETTINGS);
+    // A preset and an explicit value both win over the family's default.
+    expect(resolveSettings({}, 'dense', 'keys', 'sam2').predIouThresh).toBe(0.86);
+    expect(resolveSettings({ predIouThresh: 0.88 }, 'default', 'keys', 'sam2').predIouThresh).toBe(0.88);
+  });
+
   it('apply the dense preset, then explicit values over it', () => {
     const dense = resolveSettings({ minMaskRegionArea: 7 }, 'dense');
     expect(dense).toMatchObject({

@@ -1,4 +1,4 @@
-import type { AmgSettings } from '../settings/settings.js';
+import type { AmgReference, AmgSettings } from '../settings/settings.js';
 import { processBatch, type Candidates } from './batch.js';
 import type { BoxXyxy } from './geometry.js';
 import { MaskData } from './mask-data.js';
@@ -11,6 +11,8 @@ export interface BatchFrame {
   imageW: number;
   geometry: UpscaleGeometry;
   upscale: 'sparse' | 'full';
+  /** Whose generator the masks follow: SAM 2's cleans small regions on the low-resolution logits. */
+  reference: AmgReference;
 }
 
 /**
@@ -28,8 +30,8 @@ export class InlineBatchProcessor implements BatchProcessor {
   private readonly upscalers = new Map<string, Upscaler>();
 
   process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData {
-    const { cropBox, imageH, imageW } = frame;
-    return processBatch(candidates, { cropBox, imageH, imageW, upscaler: this.upscalerFor(frame) }, settings);
+    const { cropBox, imageH, imageW, reference } = frame;
+    return processBatch(candidates, { cropBox, imageH, imageW, reference, upscaler: this.upscalerFor(frame) }, settings);
   }
 
   private upscalerFor(frame: BatchFrame): Upscaler {

@@ -1,8 +1,9 @@
-import type { AmgSettings } from '../settings/settings.js';
+import type { AmgReference, AmgSettings } from '../settings/settings.js';
 import { windowToImageRle } from './crop-rle.js';
 import type { BoxXyxy } from './geometry.js';
 import { MaskData } from './mask-data.js';
-import { isNearCropEdge, stabilityScore, thresholdedBox } from './mask-ops.js';
+import { cleanLowResRegions } from './low-res-cleanup.js';
+import { isNearCropEdge, MASK_THRESHOLD, stabilityScore, thresholdedBox } from './mask-ops.js';
 import type { Upscaler } from './upscale.js';
 
 /** Where a batch's masks sit: the crop, the image it is cut from, the upscaler for its size. */
@@ -11,6 +12,8 @@ export interface CropFrame {
   imageH: number;
   imageW: number;
   upscaler: Upscaler;
+  /** Default 'sam'. With 'sam2' and a minimum region area, small regions are cleaned on the low-resolution logits first. */
+  reference?: AmgReference;
 }
 
 /** Decoder output for one batch: `count` candidates, in prompt order then token order. */
@@ -23,18 +26,20 @@ export interface Candidates {
   points: Float64Array;
 }
 
-/** Mask logits are binarised at 0, as SAM's `mask_threshold`. */
-export const MASK_THRESHOLD = 0;
+export { MASK_THRESHOLD };
 
 /**
  * The reference's `_process_batch` after the decoder: predicted-IoU filter,
  * stability filter, binarise, inclusive box, crop-edge filter, RLE in the
- * image frame. Boxes and points stay in crop coordinates.
+ * image frame. Boxes and points stay in crop coordinates. For SAM 2, the
+ * predictor's hole and sprinkle cleanup of each candidate's low-resolution
+ * logits comes first (it edits `c.lowRes` in place).
  */
 export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): MaskData {
   const { cropBox, imageH, imageW, upscaler } = frame;
   const { cropH, cropW, lowRes } = upscaler.geometry;
   const plane = lowRes * lowRes;
+  const cleanLowRes = frame.reference === 'sam2' && s.minMaskRegionArea > 0;
   // Only pixels between the lowest and the highest threshold in use need exact values.
   const floor = MASK_THRESHOLD - s.stabilityScoreOffset;
   const ceiling = MASK_THRESHOLD + s.stabilityScoreOffset;
@@ -45,6 +50,8 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
   const stabilities: number[] = [];
   for (let i = 0; i < c.count; i++) {
     if (s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
+    // SAM 2 cleans every candidate before its filters; a candidate the IoU filter drops is never read, so it is skipped.
+    if (cleanLowRes) cleanLowResRegions(c.lowRes, i * plane, lowRes, s.minMaskRegionArea);
     const mask = upscaler.upscale(c.lowRes, i * plane, floor, ceiling);
     // The upscaler counted the pixels above both stability thresholds (its floor and ceiling).
     const stability = stabilityScore(mask.aboveCeiling, mask.aboveFloor);

@@ -15,7 +15,7 @@ export const MASKS_PER_PROMPT = 3;
  * Automatic mask generation with the reference's semantics: crops, point
  * grids, batched prompts, filters, NMS in and across crops, small-region
  * cleanup. Settings are validated here (unknown or out-of-range values throw
- * a UsageError).
+ * a UsageError); those not given take the defaults of the model's reference.
  */
 export async function generateMasks(
   image: RgbImage,
@@ -23,7 +23,7 @@ export async function generateMasks(
   settings: SettingsInput = {},
   options: GenerateOptions = {},
 ): Promise<MaskRecord[]> {
-  const s = resolveSettings(settings);
+  const s = resolveSettings(settings, 'default', 'keys', model.amgReference);
   return toRecords(await generateMaskData(image, model, s, options));
 }
 
@@ -73,6 +73,7 @@ export async function generateMaskData(
   const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
   const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
   const t = options.timings ?? emptyTimings();
+  const reference = model.amgReference ?? 'sam';
   const processor = options.processor ?? new InlineBatchProcessor();
   // One queue across crops, so a crop's last batches are post-processed while the next crop is encoded.
   const queue = new BatchQueue(options.batchesInFlight ?? 2, t);
@@ -85,7 +86,8 @@ export async function generateMaskData(
   started = now();
   let data = MaskData.cat(finished);
   if (crops.length > 1) data = mergeCrops(data, s.cropNmsThresh);
-  if (s.minMaskRegionArea > 0) {
+  // SAM 2's generator cleans small regions on each candidate's low-resolution logits instead (batch.ts).
+  if (s.minMaskRegionArea > 0 && reference === 'sam') {
     data = removeSmallRegionsAll(data, s.minMaskRegionArea, Math.max(s.boxNmsThresh, s.cropNmsThresh));
   }
   t.postprocess += now() - started;
@@ -147,6 +149,7 @@ async function processCrop(
       resizedH: embedding.maskHeight, resizedW: embedding.maskWidth, cropH: h, cropW: w,
     },
     upscale: options.upscale ?? 'sparse',
+    reference: model.amgReference ?? 'sam',
   };
   const nPoints = grid.length / 2;
   const scaleX = embedding.pointScaleX;

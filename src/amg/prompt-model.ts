@@ -1,4 +1,5 @@
 import type { RgbImage } from '../image/rgb-image.js';
+import type { AmgReference } from '../settings/settings.js';
 
 /**
  * How a crop maps into a model's decoder: prompt points are scaled by
@@ -39,6 +40,8 @@ export interface DecodeOptions {
 export interface PromptModel {
   /** Side of the low-resolution mask logits. */
   readonly lowResSize: number;
+  /** Whose generator its masks follow (default 'sam'): SAM 2 models follow `SAM2AutomaticMaskGenerator`. */
+  readonly amgReference?: AmgReference;
   embed(crop: RgbImage): Promise<CropEmbedding>;
   /** Decodes `count` single-point prompts given as (x, y) already scaled by the embedding's point scale. */
   decode(embedding: CropEmbedding, points: Float32Array, count: number, options?: DecodeOptions): Promise<DecodedPrompts>;

@@ -40,7 +40,8 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     });
   for (const spec of SETTING_SPECS) {
     const shown = Number.isInteger(spec.defaultValue) ? String(spec.defaultValue) : String(+spec.defaultValue.toFixed(4));
-    program.option(`${spec.flag} <value>`, `${spec.help} (default: ${shown}${spec.key === 'cropOverlapRatio' ? ' = 512/1500' : ''})`);
+    const sam2 = spec.sam2Default === undefined ? '' : `; SAM 2 models: ${spec.sam2Default}, as SAM 2's generator`;
+    program.option(`${spec.flag} <value>`, `${spec.help} (default: ${shown}${spec.key === 'cropOverlapRatio' ? ' = 512/1500' : ''}${sam2})`);
   }
   program.addHelpText('after', `
 Presets:

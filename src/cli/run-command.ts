@@ -63,7 +63,8 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     const v = o[optionKey(spec.flag)];
     if (v !== undefined) raw[spec.key] = v;
   }
-  const settings = resolveSettings(raw, o.preset, 'flags');
+  // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
+  resolveSettings(raw, o.preset, 'flags');
   const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
   const workers = o.postprocessWorkers === undefined ? defaultPostprocessWorkers()
@@ -80,6 +81,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const model = await SamOnnxModel.load(files, {
     threads, promptsPerCall, decoderGraph: o.decoderGraph, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
   });
+  const settings = resolveSettings(raw, o.preset, 'flags', model.amgReference);
   const identity = await runIdentity(files, settings, o.format as OutputFormat);
   const reporter = chooseReporter(o, interval);
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;

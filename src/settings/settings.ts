@@ -1,5 +1,13 @@
 import { checkNumber, invalid, type NumberRule } from './validate.js';
 
+/**
+ * Whose automatic mask generator a model's masks follow: SAM's
+ * `SamAutomaticMaskGenerator`, or SAM 2's `SAM2AutomaticMaskGenerator`
+ * (its own default IoU threshold, and small regions cleaned on the
+ * low-resolution logits).
+ */
+export type AmgReference = 'sam' | 'sam2';
+
 /** The reference `SamAutomaticMaskGenerator` settings (camelCase). */
 export interface AmgSettings {
   pointsPerSide: number;
@@ -20,6 +28,8 @@ interface SettingSpec {
   flag: string;
   rule: NumberRule;
   defaultValue: number;
+  /** Where SAM 2's generator has another default (its `automatic_mask_generator.py`). */
+  sam2Default?: number;
   help: string;
   /** Changes the masks (false for speed knobs). */
   affectsOutput: boolean;
@@ -32,7 +42,7 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'grid points per side on crop layer 0', affectsOutput: true },
   { key: 'pointsPerBatch', flag: '--points-per-batch', rule: { integer: true, min: 1, max: 65536 }, defaultValue: 64,
     help: 'prompts per decoder batch (speed only, never changes masks)', affectsOutput: false },
-  { key: 'predIouThresh', flag: '--pred-iou-thresh', rule: unit, defaultValue: 0.88,
+  { key: 'predIouThresh', flag: '--pred-iou-thresh', rule: unit, defaultValue: 0.88, sam2Default: 0.8,
     help: 'keep masks with predicted IoU above this (0 disables)', affectsOutput: true },
   { key: 'stabilityScoreThresh', flag: '--stability-score-thresh', rule: unit, defaultValue: 0.95,
     help: 'keep masks with stability score at least this (0 disables)', affectsOutput: true },
@@ -49,12 +59,17 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
   { key: 'cropNPointsDownscaleFactor', flag: '--crop-n-points-downscale-factor', rule: { integer: true, min: 1, max: 1024 },
     defaultValue: 1, help: 'layer i uses points-per-side / factor^i points per side', affectsOutput: true },
   { key: 'minMaskRegionArea', flag: '--min-mask-region-area', rule: { integer: true, min: 0 }, defaultValue: 0,
-    help: 'remove holes and islands smaller than this many pixels (0 disables)', affectsOutput: true },
+    help: 'remove holes and islands smaller than this many pixels (0 disables); SAM 2 models: of at most this many pixels of the 256² logits, as SAM 2\'s predictor', affectsOutput: true },
 ];
 
-export const DEFAULT_SETTINGS: Readonly<AmgSettings> = Object.freeze(
-  Object.fromEntries(SETTING_SPECS.map((s) => [s.key, s.defaultValue])) as unknown as AmgSettings,
-);
+/** The defaults of the reference a model follows. */
+export function defaultSettings(reference: AmgReference = 'sam'): Readonly<AmgSettings> {
+  const value = (s: SettingSpec) => (reference === 'sam2' ? s.sam2Default ?? s.defaultValue : s.defaultValue);
+  return Object.freeze(Object.fromEntries(SETTING_SPECS.map((s) => [s.key, value(s)])) as unknown as AmgSettings);
+}
+
+/** SAM's defaults (`SamAutomaticMaskGenerator`). */
+export const DEFAULT_SETTINGS: Readonly<AmgSettings> = defaultSettings('sam');
 
 /** The SAM example notebook's settings for denser, cleaner masks. */
 export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.freeze({
@@ -72,14 +87,16 @@ export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.fr
 export type SettingsInput = Partial<Record<keyof AmgSettings, unknown>>;
 
 /**
- * The one place settings are checked: preset, then explicit values, each
- * validated with the message shape of `invalid`. `labels` picks the names
- * used in messages (setting names for the API, flags for the CLI).
+ * The one place settings are checked: the defaults of the model's
+ * reference, then the preset, then explicit values, each validated with the
+ * message shape of `invalid`. `labels` picks the names used in messages
+ * (setting names for the API, flags for the CLI).
  */
 export function resolveSettings(
   input: SettingsInput = {},
   preset = 'default',
   labels: 'keys' | 'flags' = 'keys',
+  reference: AmgReference = 'sam',
 ): AmgSettings {
   const base = PRESETS[preset];
   if (!base) {
@@ -89,7 +106,7 @@ export function resolveSettings(
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw invalid(`a known setting (${[...known].join(', ')})`, 'setting name', key);
   }
-  const out = { ...DEFAULT_SETTINGS, ...base } as AmgSettings;
+  const out = { ...defaultSettings(reference), ...base } as AmgSettings;
   for (const spec of SETTING_SPECS) {
     const raw = input[spec.key];
     if (raw === undefined) continue;
