@@ -57,9 +57,10 @@ describe('the decoder split into a per-crop and a per-prompt part', () => {
     expect(split.split).toMatchObject({ hoisted: expect.any(Number), staged: false, checked: false });
     expect(split.split!.hoisted).toBeGreaterThan(0);
     // Stages need a mask stage: most tiny models
-    // predict their IoUs from the mask logits, so all is token stage; the float16 edge casts and the
-    // EfficientSAM form's output reshapes come after the IoUs and make a small mask stage.
-    expect(staged.split?.staged).toBe(['tiny-fp16', 'families/efficientsam'].includes(dir));
+    // predict their IoUs from the mask logits, so all is token stage; the float16 edge casts, the
+    // EfficientSAM form's output reshapes and the SAM 2 form's output (its clamp, removed at load, leaves
+    // an Identity) come after the IoUs and make a small mask stage.
+    expect(staged.split?.staged).toBe(['tiny-fp16', 'families/efficientsam', 'families/sam2'].includes(dir));
     expect(whole.count).toBeGreaterThan(0);
     expect(whole.filteredCount).toBeGreaterThan(0);
     expect(split.all).toBe(whole.all);

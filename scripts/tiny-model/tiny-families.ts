@@ -7,7 +7,7 @@
 import { GraphBuilder, ONNX_INT64 } from './onnx-graph.js';
 import {
   CHANNELS, colourEmbedding, colourLogits, EMBED, f32, firstPoint, i64, iouHead, LOW_RES, OPSET, resizeTo, tokens,
-  TINY_INPUT_SIZE, withMaskPrompt,
+  TINY_INPUT_SIZE,
 } from './tiny-sam.js';
 
 const SAM_MEAN = [123.675, 116.28, 103.53];
@@ -63,7 +63,10 @@ export function buildEfficientVitSam(): { encoder: Uint8Array; decoder: Uint8Arr
   return { encoder: e.serialize('tiny_efficientvit_encoder', OPSET), decoder: d.serialize('tiny_efficientvit_decoder', OPSET) };
 }
 
-/** SAM 2 in samexporter form: stretched 1024² ImageNet input, three feature maps, 3 multimask outputs. */
+/**
+ * SAM 2 in samexporter form: stretched 1024² ImageNet input, three feature
+ * maps, 3 multimask outputs clamped to ±32, has_mask_input unreshaped.
+ */
 export function buildSam2(): { encoder: Uint8Array; decoder: Uint8Array } {
   const e = new GraphBuilder();
   const image = e.input('image', 'float', [1, 3, TINY_INPUT_SIZE, TINY_INPUT_SIZE]);
@@ -86,8 +89,12 @@ export function buildSam2(): { encoder: Uint8Array; decoder: Uint8Array } {
   const maskInput = d.input('mask_input', 'float', ['num_labels', 1, LOW_RES, LOW_RES]);
   const hasMask = d.input('has_mask_input', 'float', ['num_labels']);
   const { dist, logits } = colourLogits(d, emb, firstPoint(d, coords));
-  const masks = tokens(d, withMaskPrompt(d, logits, maskInput, hasMask), 1, 3, 'masks');
-  iouHead(d, masks, dist, 1, 3, 'iou_predictions');
+  // samexporter's two quirks: has_mask_input [n] multiplies the masks unreshaped (it broadcasts on the
+  // width axis, so only n = 1 runs), and the mask output is clamped to ±32 on its way out.
+  const prompted = d.op('Add', [logits, d.op('Mul', [hasMask, maskInput])]);
+  const unclamped = tokens(d, prompted, 1, 3, 'masks_unclamped');
+  iouHead(d, unclamped, dist, 1, 3, 'iou_predictions');
+  d.op('Clip', [unclamped, f32(d, [], [-32]), f32(d, [], [32])], {}, 'masks');
   d.output('masks', 'float', ['num_labels', 3, LOW_RES, LOW_RES]);
   d.output('iou_predictions', 'float', ['num_labels', 3]);
   return { encoder: e.serialize('tiny_sam2_encoder', OPSET), decoder: d.serialize('tiny_sam2_decoder', OPSET) };

@@ -7,6 +7,7 @@ import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
 import { hasExternalData, pruneOutputs } from './prune.js';
+import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from './sam2-export.js';
 import { encodeModel, fixedForCrop, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 import { findAttentions, foldAttentions, valuesToProbe, type FoldedAttention } from './fold-attention.js';
 import { channelMeansAsConv, findChannelMeans } from './fold-channel-mean.js';
@@ -40,6 +41,10 @@ export interface DecoderSessions {
   openWhole: () => Promise<ort.InferenceSession>;
   /** Why a graph asked to split runs whole. */
   notSplit?: string;
+  /** Why samexporter's ±32 clamp on a SAM 2 graph's mask output stayed (see sam2-export.ts). */
+  clampKept?: string;
+  /** Whether a dynamic prompt axis was limited to one prompt per call (see sam2-export.ts). */
+  onePromptPerCall?: boolean;
   /** When folded: the attentions rewritten, and the whole graph's outputs on the sample call, to check the folded parts against. */
   folded?: {
     attentions: FoldedAttention[];
@@ -111,14 +116,21 @@ export async function openDecoder(
   const model = parseModel(bytes);
   if (!model) throw new ModelError(`${file}: not a loadable ONNX model (not an ONNX protobuf)`);
   const graph = protoGraphInfo(model, file);
-  const plan = planFor(graph);
-  const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]);
+  let plan = planFor(graph);
+  const onePromptPerCall = plan.family === 'sam2' && plan.decoder.promptsPerCall > 1 && maskFlagBroadcastsOnWidth(model);
+  if (onePromptPerCall) plan = { ...plan, decoder: { ...plan.decoder, promptsPerCall: 1 } };
+  const clamp = plan.family === 'sam2' ? outputClamp(model, plan.decoder.lowResOutput) : undefined;
+  // A session made from bytes cannot find external weights: such a graph keeps its clamp (and says so).
+  const unclamped = clamp !== undefined && !hasExternalData(model);
+  if (unclamped) removeClamp(clamp);
+  const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]) ?? (unclamped ? encodeModel(model) : undefined);
   const openWhole = async () => {
     // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
     const lean = pruned && await ort.InferenceSession.create(pruned, options).catch(() => undefined);
     return lean || await createSession(file, options);
   };
-  const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit });
+  const clampKept = clamp && !unclamped ? 'its weights are in external files' : undefined;
+  const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit, clampKept, onePromptPerCall });
   if (mode === 'whole') return whole();
   if (hasExternalData(model)) return whole('its weights are in external files');
   const { cropConstant, callShapesFixed, sampleCall } = perCall(plan, graph);
@@ -139,7 +151,7 @@ export async function openDecoder(
     const stages = mode !== 'split' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
     if (!stages) {
       const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);
-      return { prompt, crop: cropPart, graph, plan, openWhole, folded };
+      return { prompt, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall };
     }
     // The two stages alternate every prompt: a session's threads spinning after its run would take the
     // cores from the other's (measured: each stage about 1.5× slower with spinning on).
@@ -147,7 +159,7 @@ export async function openDecoder(
     const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
     const handed = new Map([...outputTypes(crop), ...outputTypes(tokens)]);
     const masks = await ort.InferenceSession.create(typeInputs(stages.masks, handed), { ...alternating, enableProfiling: false });
-    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole, folded };
+    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall };
   } catch (err) {
     await crop?.release();
     return whole(`onnxruntime did not load its parts (${String((err as Error).message).split('\n')[0]})`);

@@ -46,7 +46,8 @@ export interface EncoderPlan {
   layout: 'nchw' | 'hwc';
   /**
    * letterbox: longest side to `size`, zero-pad to size² (NCHW) or leave unpadded (HWC, the graph pads);
-   * stretch: to size × size; native: the crop as it is (the graph resizes).
+   * stretch: to size × size as SAM 2's transform does (antialiased, in float32; ImageNet statistics);
+   * native: the crop as it is (the graph resizes).
    */
   resize: 'letterbox' | 'stretch' | 'native';
   size: number;

@@ -5,13 +5,14 @@ import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
+import type { AmgReference } from '../settings/settings.js';
 import {
   cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, sampleFrame, samplePoints,
 } from './decoder-feeds.js';
 import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
-import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, toHwcFloat } from './preprocess.js';
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, sam2Preprocess, toHwcFloat } from './preprocess.js';
 import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
 import type { FoldedAttention } from './fold-attention.js';
 
@@ -124,6 +125,11 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.decoder.lowResSize;
   }
 
+  /** SAM 2 models follow SAM 2's own generator; every other family SAM's. */
+  get amgReference(): AmgReference {
+    return this.plan.family === 'sam2' ? 'sam2' : 'sam';
+  }
+
   /** Prompts the decoder takes in one call: 1, or Infinity when its prompt axis is dynamic. */
   get promptsPerCall(): number {
     return this.plan.decoder.promptsPerCall;
@@ -159,6 +165,10 @@ export class SamOnnxModel implements PromptModel {
       const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
       await model.checkDecoderParts(open, options.onNotice);
       if (model.decoderSessions.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${model.decoderSessions.notSplit}`);
+      if (decoder.onePromptPerCall && maxPerCall > 1) {
+        options.onNotice?.(`${files.decoder}: one prompt per call, not ${maxPerCall}: its has_mask_input meets the mask features without a reshape (samexporter's SAM 2 export), which fails for more`);
+      }
+      if (decoder.clampKept) options.onNotice?.(`${files.decoder}: its mask logits stay clamped to ±32, unlike SAM 2's predictor (${decoder.clampKept}); mask edges may differ`);
       return model;
     } catch (err) {
       await encoder.release();
@@ -179,9 +189,8 @@ export class SamOnnxModel implements PromptModel {
     if (e.resize === 'native') {
       feed = f32(normalizeAndPad(crop, 0, [0, 0, 0], [1, 1, 1], 1 / 255, crop.height, crop.width), [1, 3, crop.height, crop.width]);
     } else if (e.resize === 'stretch') {
-      const resized = pilBilinearResize(crop, S, S);
-      const [mean, std, scale] = e.normalize === 'imagenet' ? [IMAGENET_MEAN, IMAGENET_STD, 1 / 255] : [this.config.pixelMean, this.config.pixelStd, 1];
-      feed = f32(normalizeAndPad(resized, S, mean, std, scale), [1, 3, S, S]);
+      // SAM 2's own transform: the 8-bit crop resized in float32 with antialiasing, ImageNet statistics.
+      feed = f32(sam2Preprocess(crop, S, IMAGENET_MEAN, IMAGENET_STD), [1, 3, S, S]);
     } else {
       const [h, w] = preprocessShape(crop.height, crop.width, S);
       const resized = pilBilinearResize(crop, w, h);
