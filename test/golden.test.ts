@@ -9,7 +9,7 @@ import { preprocessShape } from '../src/amg/geometry.js';
 import { cleanLowResRegions } from '../src/amg/low-res-cleanup.js';
 import { removeSmallRegions } from '../src/amg/regions.js';
 import { FullUpscaler, SparseUpscaler } from '../src/amg/upscale.js';
-import { antialiasResize } from '../src/image/antialias-resize.js';
+import { antialiasResize, antialiasResizeRgb } from '../src/image/antialias-resize.js';
 import { pilBilinearResize } from '../src/image/pil-resize.js';
 import { IMAGENET_MEAN, IMAGENET_STD, sam2Preprocess } from '../src/model/preprocess.js';
 import { rleFromRowMajor, rleToRowMajor } from '../src/rle/rle.js';
@@ -71,6 +71,8 @@ describe("SAM 2's image transform matches PyTorch's antialiased float resize bit
     const resized = antialiasResize(unit, 3, c.h, c.w, c.outH, c.outW);
     expect(Array.from(resized.subarray(0, 6))).toEqual(c.first);
     expect(sha256(new Uint8Array(resized.buffer))).toBe(c.resizedSha256);
+    // The encoder's path, reading the 8-bit pixels directly and running the height pass along rows.
+    expect(sha256(new Uint8Array(antialiasResizeRgb(image, c.outH, c.outW).buffer))).toBe(c.resizedSha256);
     if (c.outW === c.outH) {
       const normalised = sam2Preprocess(image, c.outW, IMAGENET_MEAN, IMAGENET_STD);
       expect(sha256(new Uint8Array(normalised.buffer))).toBe(c.normalisedSha256);

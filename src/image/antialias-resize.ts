@@ -5,7 +5,11 @@
  * first, each output a weighted sum over a triangle filter whose support
  * widens with the downscale factor, weights normalised per output, every
  * step in float32. Checked bit for bit against PyTorch in test/golden.test.ts.
+ * `antialiasResize` is the plain form, on float planes; `antialiasResizeRgb`
+ * the one the encoder uses, tested against it.
  */
+import type { RgbImage } from './rgb-image.js';
+
 const f32 = Math.fround;
 
 export interface AntialiasWeights {
@@ -87,5 +91,60 @@ export function antialiasResize(src: Float32Array, channels: number, inH: number
   // Line k of the height pass is column k % outW of channel ⌊k / outW⌋.
   const column = (plane: number) => (k: number) => Math.floor(k / outW) * plane + (k % outW);
   resizeAxis(wide, out, channels * outW, antialiasWeights(inH, outH), outW, column(inH * outW), outW, column(outH * outW));
+  return out;
+}
+
+/** The 8-bit values as ToTensor gives them: v / 255 in float32. */
+const UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/**
+ * `antialiasResize` of an 8-bit RGB image's 0..1 values, to CHW planes, with
+ * the same operations in the same order, so the same bits: the width pass
+ * reads the interleaved bytes directly (no float copy of the whole image)
+ * and the height pass runs along rows, where memory is contiguous.
+ */
+export function antialiasResizeRgb(image: RgbImage, outH: number, outW: number): Float32Array {
+  const { width: inW, height: inH, data } = image;
+  const xs = antialiasWeights(inW, outW);
+  const wide = new Float32Array(3 * inH * outW);
+  for (let y = 0; y < inH; y++) {
+    const row = y * inW * 3;
+    for (let x = 0; x < outW; x++) {
+      const base = x * xs.ksize;
+      const taps = xs.taps[x];
+      let p = row + xs.start[x] * 3;
+      let r = f32(UNIT[data[p]] * xs.weights[base]);
+      let g = f32(UNIT[data[p + 1]] * xs.weights[base]);
+      let b = f32(UNIT[data[p + 2]] * xs.weights[base]);
+      for (let j = 1; j < taps; j++) {
+        p += 3;
+        const w = xs.weights[base + j];
+        r = f32(UNIT[data[p]] * w + r);
+        g = f32(UNIT[data[p + 1]] * w + g);
+        b = f32(UNIT[data[p + 2]] * w + b);
+      }
+      const at = y * outW + x;
+      wide[at] = r;
+      wide[inH * outW + at] = g;
+      wide[2 * inH * outW + at] = b;
+    }
+  }
+  const ys = antialiasWeights(inH, outH);
+  const out = new Float32Array(3 * outH * outW);
+  for (let c = 0; c < 3; c++) {
+    const src = c * inH * outW;
+    for (let y = 0; y < outH; y++) {
+      const dst = (c * outH + y) * outW;
+      const base = y * ys.ksize;
+      const first = src + ys.start[y] * outW;
+      const w0 = ys.weights[base];
+      for (let x = 0; x < outW; x++) out[dst + x] = f32(wide[first + x] * w0);
+      for (let j = 1; j < ys.taps[y]; j++) {
+        const from = first + j * outW;
+        const w = ys.weights[base + j];
+        for (let x = 0; x < outW; x++) out[dst + x] = f32(wide[from + x] * w + out[dst + x]);
+      }
+    }
+  }
   return out;
 }

@@ -1,4 +1,4 @@
-import { antialiasResize } from '../image/antialias-resize.js';
+import { antialiasResizeRgb } from '../image/antialias-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
 
 export const SAM_PIXEL_MEAN: readonly number[] = [123.675, 116.28, 103.53];
@@ -50,18 +50,12 @@ export function toHwcFloat(image: RgbImage): Float32Array {
  * then `(x - mean) / std` in float32 (`Normalize`); NCHW.
  */
 export function sam2Preprocess(image: RgbImage, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
-  const { width, height, data } = image;
-  const plane = width * height;
-  const unit = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
-    for (let p = 0, q = c; p < plane; p++, q += 3) unit[c * plane + p] = data[q] / 255;
-  }
-  const out = antialiasResize(unit, 3, height, width, size, size);
-  const outPlane = size * size;
+  const out = antialiasResizeRgb(image, size, size);
+  const plane = size * size;
   for (let c = 0; c < 3; c++) {
     const m = Math.fround(mean[c]);
     const s = Math.fround(std[c]);
-    for (let k = c * outPlane; k < (c + 1) * outPlane; k++) out[k] = Math.fround(out[k] - m) / s;
+    for (let k = c * plane; k < (c + 1) * plane; k++) out[k] = Math.fround(out[k] - m) / s;
   }
   return out;
 }
