@@ -121,7 +121,7 @@ describe('help and version', () => {
     const res = await runCli(['--help']);
     expect(res.code).toBe(0);
     for (const spec of SETTING_SPECS) expect(res.stdout).toContain(`${spec.flag} <value>`);
-    expect(res.stdout).toContain('(default: 0.88)');
+    expect(res.stdout).toContain("(default: 0.88; SAM 2 models: 0.8, as SAM 2's generator)");
     expect(res.stdout).toContain('(default: 0.3413 = 512/1500)');
     expect(res.stdout).toMatch(/Exit codes: 0 .* 1 .* 2 .* 130/s);
   });
