@@ -15,6 +15,7 @@ import type { PromptModel } from '../src/amg/prompt-model.js';
 import { decodeImage } from '../src/image/decode.js';
 import { IMAGENET_MEAN, IMAGENET_STD, sam2Preprocess } from '../src/model/preprocess.js';
 import { parseModel } from '../src/model/proto-info.js';
+import { dropUnneeded } from '../src/model/prune.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from '../src/model/sam2-export.js';
 import { PostprocessPool } from '../src/runner/postprocess-pool.js';
@@ -45,8 +46,14 @@ describe("samexporter's ±32 clamp on the mask output", () => {
     const model = parseModel(decoderBytes())!;
     const clip = outputClamp(model, 'masks');
     expect(clip?.opType).toBe('Clip');
+    const bounds = clip!.input!.slice(1);
     removeClamp(clip!);
     expect(outputClamp(model, 'masks')).toBeUndefined();
+    // Its bounds go too: onnxruntime would warn, on every load, about constants nothing reads.
+    const constants = (m: typeof model) => [...(m.graph!.initializer ?? []).map((t) => t.name), ...m.graph!.node!.flatMap((n) => n.opType === 'Constant' ? n.output! : [])];
+    expect(constants(model)).toEqual(expect.arrayContaining(bounds));
+    dropUnneeded(model);
+    expect(constants(model).filter((n) => bounds.includes(n!))).toEqual([]);
     const clamped = await ort.InferenceSession.create(decoderBytes());
     const unclamped = await ort.InferenceSession.create(onnxProto.onnx.ModelProto.encode(model).finish());
     const feeds = await decoderFeeds([[300, 500]], [0]);

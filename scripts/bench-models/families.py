@@ -322,6 +322,8 @@ class Sam2Decoder(nn.Module):
         coords = torch.cat([point_coords, torch.zeros(b, 1, 2)], 1)
         labels = torch.cat([point_labels, -torch.ones(b, 1)], 1)
         sparse = self.core.sparse_prompt(coords, labels)
-        dense = self.core.dense_prompt(mask_input, has_mask_input)
+        # As samexporter writes it: has_mask_input [n] unreshaped (it broadcasts on the width), and the
+        # mask output clamped to ±32.
+        dense = has_mask_input * self.core.mask_downscale(mask_input) + (1 - has_mask_input) * self.core.no_mask_prompt()
         low_res, iou, _ = self.core.decode(image_embed, sparse, dense, (high_res_feats_0, high_res_feats_1))
-        return low_res[:, 1:], iou[:, 1:]
+        return torch.clamp(low_res[:, 1:], -32.0, 32.0), iou[:, 1:]

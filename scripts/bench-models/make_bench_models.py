@@ -102,7 +102,8 @@ def export_family(key, out, summary):
     torch.manual_seed(0)
     dec = dec_cls().eval()
     summary[name + '-decoder'] = {'params': params(dec), 'gmac_per_prompt': measure(dec, dec_args(1)) / 1e9}
-    export(dec, dec_args(2), os.path.join(out, folder, 'decoder.onnx'), dec_in, dec_out, dec_dyn)
+    # samexporter traces SAM 2's decoder with one prompt: its has_mask_input broadcast fails for two.
+    export(dec, dec_args(1 if key == 'sam2' else 2), os.path.join(out, folder, 'decoder.onnx'), dec_in, dec_out, dec_dyn)
 
 
 def main():

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { FamilyPlan, GraphInfo } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
-import { hasExternalData, pruneOutputs } from './prune.js';
+import { dropUnneeded, hasExternalData, pruneOutputs } from './prune.js';
 import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from './sam2-export.js';
 import { encodeModel, fixedForCrop, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
 import { findAttentions, foldAttentions, valuesToProbe, type FoldedAttention } from './fold-attention.js';
@@ -122,7 +122,11 @@ export async function openDecoder(
   const clamp = plan.family === 'sam2' ? outputClamp(model, plan.decoder.lowResOutput) : undefined;
   // A session made from bytes cannot find external weights: such a graph keeps its clamp (and says so).
   const unclamped = clamp !== undefined && !hasExternalData(model);
-  if (unclamped) removeClamp(clamp);
+  if (unclamped) {
+    removeClamp(clamp);
+    // Its bounds are read by nothing now (onnxruntime would warn about them on every load).
+    dropUnneeded(model);
+  }
   const pruned = pruneOutputs(model, [plan.decoder.lowResOutput, plan.decoder.iouOutput]) ?? (unclamped ? encodeModel(model) : undefined);
   const openWhole = async () => {
     // A graph onnxruntime loads from its file but not once pruned keeps running as it is.

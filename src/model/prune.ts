@@ -42,10 +42,17 @@ export function pruneOutputs(model: onnxProto.onnx.IModelProto, keep: readonly s
   const outputs = (graph.output ?? []).filter((o) => keep.includes(o.name!));
   if (outputs.length === (graph.output ?? []).length) return undefined;
   if (hasExternalData(model)) return undefined;
-  const { nodes: kept, values: needed } = neededFor(graph.node ?? [], outputs.map((o) => o.name!));
-  graph.node = kept;
   graph.output = outputs;
+  dropUnneeded(model);
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Removes, in place, the nodes and initializers no graph output needs (say, the bounds of a Clip made an Identity). */
+export function dropUnneeded(model: onnxProto.onnx.IModelProto): void {
+  const graph = model.graph;
+  if (!graph) return;
+  const { nodes: kept, values: needed } = neededFor(graph.node ?? [], (graph.output ?? []).map((o) => o.name!));
+  graph.node = kept;
   graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name!));
   graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));
-  return onnx.ModelProto.encode(model).finish();
 }
