@@ -4,7 +4,7 @@ import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
-import { inspectCommand, mergeCommand } from './tools-commands.js';
+import { inspectCommand, mergeCommand, statusCommand } from './tools-commands.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -73,6 +73,14 @@ Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures
     .option('--json', 'print the summary as JSON')
     .action((target: string, o: { viz?: string; images?: string; json?: boolean }) => {
       setResult(inspectCommand(target, o));
+    });
+  program.command('status')
+    .description('images done and failed per shard of an output folder, safe to run while shards write into it')
+    .argument('<out>', 'output folder of a run')
+    .option('--shards <n>', 'the shard count (default: the one its failures files name, else none)')
+    .option('--json', 'print the status as JSON')
+    .action((out: string, o: { shards?: string; json?: boolean }) => {
+      setResult(statusCommand(out, o));
     });
   return program;
 }

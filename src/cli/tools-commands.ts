@@ -2,11 +2,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
+import { folderStatus, formatStatus } from '../output/folder-status.js';
 import { formatReport, InspectCollector } from '../output/inspect.js';
 import { mergeToCoco } from '../output/merge-coco.js';
 import { drawOverlay } from '../output/overlay.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
-import { UsageError } from '../settings/validate.js';
+import { checkNumber, UsageError } from '../settings/validate.js';
 import { EXIT } from './run-command.js';
 
 /** `sam-amg merge OUT --coco FILE` */
@@ -56,4 +57,20 @@ export async function inspectCommand(target: string, o: { viz?: string; images?:
   const report = collector.report();
   process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
   return failed ? EXIT.someFailed : EXIT.ok;
+}
+
+/** `sam-amg status OUT [--shards N] [--json]` */
+export async function statusCommand(out: string, o: { shards?: string; json?: boolean }): Promise<number> {
+  const shards = o.shards === undefined ? undefined : checkNumber('--shards', o.shards, { integer: true, min: 1, max: 1_000_000 });
+  const status = await folderStatus(out, shards).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new UsageError(`${out}: no such folder`);
+    throw err;
+  });
+  if (o.json) {
+    const { otherFingerprint, ...rest } = status;
+    process.stdout.write(`${JSON.stringify({ ...rest, other_fingerprint: otherFingerprint })}\n`);
+  } else {
+    process.stdout.write(formatStatus(status));
+  }
+  return status.unreadable.length ? EXIT.someFailed : EXIT.ok;
 }

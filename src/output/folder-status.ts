@@ -1,0 +1,95 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MANIFEST_FILE } from '../runner/manifest.js';
+import { shardOfPath } from '../runner/shard.js';
+import { findOutputFiles, readSa1bFile } from './read-outputs.js';
+import type { RunIdentity } from './run-identity.js';
+
+/** Images done and failed in one shard of an output folder. */
+export interface ShardStatus {
+  /** "i/n"; null for a folder that is not sharded, and for failures of runs with no or another shard count. */
+  shard: string | null;
+  done: number;
+  failed: number;
+}
+
+export interface FolderStatus {
+  out: string;
+  /** From the run manifest; null when the folder has none (yet). */
+  fingerprint: string | null;
+  format: string | null;
+  settings: Record<string, number> | null;
+  shards: ShardStatus[];
+  done: number;
+  failed: number;
+  /** Outputs made with another model or other settings than the manifest's. */
+  otherFingerprint: number;
+  /** Output files that could not be read as per-image files. */
+  unreadable: { path: string; reason: string }[];
+}
+
+const FAILURES = /^failures(?:-(\d+)-of-(\d+))?\.jsonl$/;
+
+/**
+ * What an output folder holds, read while shards may be writing into it:
+ * only whole files are read (writers rename complete files into place and
+ * their temporaries are skipped), nothing is locked or written. Outputs are
+ * counted per shard by the same hash of their image's relative path the
+ * shards partition by; the shard count is `shards`, or the one the
+ * per-shard failures files name, or none.
+ */
+export async function folderStatus(out: string, shards?: number): Promise<FolderStatus> {
+  const manifest = await readFile(path.join(out, MANIFEST_FILE), 'utf8').then((t) => JSON.parse(t) as Partial<RunIdentity>, () => undefined);
+  const failuresFiles = (await readdir(out)).map((name) => ({ name, m: FAILURES.exec(name) })).filter((f) => f.m);
+  const count = shards ?? failuresFiles.map((f) => Number(f.m![2])).find((n) => n > 0);
+  const byShard = new Map<number, ShardStatus>();
+  const slot = (index: number) => {
+    let s = byShard.get(index);
+    if (!s) byShard.set(index, (s = { shard: count && index >= 0 ? `${index}/${count}` : null, done: 0, failed: 0 }));
+    return s;
+  };
+  if (count) for (let i = 0; i < count; i++) slot(i);
+  const status: FolderStatus = {
+    out, fingerprint: manifest?.fingerprint ?? null, format: manifest?.format ?? null, settings: manifest?.settings ?? null,
+    shards: [], done: 0, failed: 0, otherFingerprint: 0, unreadable: [],
+  };
+  for (const file of await findOutputFiles(out)) {
+    if (FAILURES.test(path.basename(file))) continue;
+    let data;
+    try {
+      data = await readSa1bFile(file);
+    } catch (err) {
+      // Replaced between listing and reading (an --overwrite run): not an unreadable output.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      status.unreadable.push({ path: file, reason: (err as Error).message.replace(`${file}: `, '') });
+      continue;
+    }
+    if (!data) continue;
+    if (status.fingerprint && data.info?.fingerprint !== status.fingerprint) status.otherFingerprint++;
+    slot(count ? shardOfPath(data.image.file_name, count) : 0).done++;
+  }
+  for (const f of failuresFiles) {
+    const text = await readFile(path.join(out, f.name), 'utf8').catch(() => '');
+    const lines = text.split('\n').filter((l) => l.trim()).length;
+    // Failures of an unsharded run, or of a run with another shard count, cannot be placed in a shard.
+    const index = f.m![1] !== undefined && Number(f.m![2]) === count ? Number(f.m![1]) : count ? -1 : 0;
+    slot(index).failed += lines;
+  }
+  status.shards = [...byShard.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+  status.done = status.shards.reduce((n, s) => n + s.done, 0);
+  status.failed = status.shards.reduce((n, s) => n + s.failed, 0);
+  return status;
+}
+
+/** The status as lines for a person. */
+export function formatStatus(s: FolderStatus): string {
+  const lines = [`${s.out}: ${s.fingerprint ? `fingerprint ${s.fingerprint.slice(0, 12)}…, format ${s.format}` : 'no run manifest (no run has claimed it yet)'}`];
+  for (const shard of s.shards) {
+    const name = shard.shard !== null ? `shard ${shard.shard}` : s.shards.length > 1 ? 'runs with another shard count' : 'all images';
+    lines.push(`  ${name}: ${shard.done} done, ${shard.failed} failed`);
+  }
+  lines.push(`  total: ${s.done} done, ${s.failed} failed`);
+  if (s.otherFingerprint) lines.push(`  ${s.otherFingerprint} output(s) made with another model or other settings than the manifest's`);
+  for (const u of s.unreadable) lines.push(`  unreadable: ${u.path}: ${u.reason}`);
+  return `${lines.join('\n')}\n`;
+}
