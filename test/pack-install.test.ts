@@ -41,4 +41,17 @@ it('packs only the run-time files, installs globally offline and runs the demo a
   for (const rel of ['shapes.json', 'nested/rings.json']) {
     expect(readFileSync(path.join(fromPackage, rel), 'utf8'), rel).toBe(readFileSync(path.join(fromClone, rel), 'utf8'));
   }
+
+  // The README's recipes: every shard of two into one folder, with the installed command (the container's)
+  // and with `npx sam-amg` in the clone (the GitHub Actions job's), give the unsharded run's files.
+  const sharded = { installed: path.join(work, 'sharded-installed'), npx: path.join(work, 'sharded-npx') };
+  for (const shard of ['0/2', '1/2']) {
+    await run(path.join(prefix, 'bin/sam-amg'), [...demo(installed), '--out', sharded.installed, '--shard', shard, '--json'], { env, cwd: work });
+    await run('npx', ['--no-install', 'sam-amg', ...demo('.'), '--out', sharded.npx, '--shard', shard, '--json'], { env, cwd: ROOT });
+  }
+  for (const dir of Object.values(sharded)) {
+    for (const rel of ['shapes.json', 'nested/rings.json', '.sam-amg-run.json']) {
+      expect(readFileSync(path.join(dir, rel), 'utf8'), `${dir} ${rel}`).toBe(readFileSync(path.join(fromClone, rel), 'utf8'));
+    }
+  }
 });
