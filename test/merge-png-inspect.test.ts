@@ -9,6 +9,18 @@ import { rleToRowMajor } from '../src/rle/rle.js';
 import { runCli, tempDir, TINY, writeScenes } from './helpers.js';
 
 const FAST = ['--model', TINY, '--points-per-side', '6'];
+/** [x, y, w, h] of the foreground pixels of a row-major mask, w = last column - first column + 1; [0, 0, 0, 0] when empty. */
+function pixelExtent(mask: Uint8Array, width: number): number[] {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+  mask.forEach((v, k) => {
+    if (!v) return;
+    const x = k % width;
+    const y = Math.floor(k / width);
+    [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+  });
+  return x1 < 0 ? [0, 0, 0, 0] : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
 const decode = (seg: { size: [number, number]; counts: string }) =>
   rleToRowMajor({ size: seg.size, counts: decodeCountsString(seg.counts) });
 
@@ -56,15 +68,22 @@ describe('merge, PNG format and inspect', () => {
         expect(img).toEqual({ id: f.image.image_id, width: f.image.width, height: f.image.height, file_name: f.image.file_name });
       }
       const seen = new Map<number, number>();
+      let boxes = 0;
       for (const a of merged.annotations) {
         const f = byImage.get(a.image_id);
         const k = seen.get(a.image_id) ?? 0;
         seen.set(a.image_id, k + 1);
         const original = f.annotations[k];
-        expect(a).toMatchObject({ category_id: 1, iscrowd: 0, area: original.area, bbox: original.bbox,
+        expect(a).toMatchObject({ category_id: 1, iscrowd: 0, area: original.area,
           predicted_iou: original.predicted_iou, stability_score: original.stability_score, crop_box: original.crop_box });
-        expect(Array.from(decode(a.segmentation))).toEqual(Array.from(decode(original.segmentation)));
+        const mask = decode(a.segmentation);
+        expect(Array.from(mask)).toEqual(Array.from(decode(original.segmentation)));
+        // COCO's box is the mask's pixel extent, as pycocotools' toBbox gives it; SAM's, in the SA-1B file, is one pixel smaller.
+        expect(a.bbox).toEqual(pixelExtent(mask, a.segmentation.size[1]));
+        expect(a.bbox).toEqual([original.bbox[0], original.bbox[1], original.bbox[2] + 1, original.bbox[3] + 1]);
+        boxes++;
       }
+      expect(boxes).toBeGreaterThan(10);
     }
   });
 

@@ -3,6 +3,8 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { decodeCountsString } from '../rle/coco-string.js';
+import { rleArea, rleBoxXyxy } from '../rle/rle.js';
 import { VERSION } from '../version.js';
 import { findOutputFiles, readSa1bFile } from './read-outputs.js';
 
@@ -21,13 +23,28 @@ async function finish(stream: WriteStream): Promise<void> {
   await once(stream, 'finish');
 }
 
+/**
+ * A mask's box as COCO tooling reads it (pycocotools' `toBbox`,
+ * `COCOeval` with iouType "bbox", detectron2, mmdetection): its pixel extent,
+ * [x, y, width, height] with width = last column - first column + 1, and
+ * [0, 0, 0, 0] when empty. SAM's own box (kept in the SA-1B files) is the
+ * inclusive box's difference, one pixel narrower and shorter.
+ */
+export function cocoBbox(segmentation: { size: [number, number]; counts: string }): [number, number, number, number] {
+  const rle = { size: segmentation.size, counts: decodeCountsString(segmentation.counts) };
+  if (rleArea(rle) === 0) return [0, 0, 0, 0];
+  const [x0, y0, x1, y1] = rleBoxXyxy(rle);
+  return [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
 /** The one category of class-agnostic masks. */
 export const OBJECT_CATEGORY = { id: 1, name: 'object', supercategory: 'object' };
 
 /**
  * Writes one COCO instances file from the per-image outputs under `outDir`:
- * images, annotations (RLE segmentation, bbox, area, iscrowd 0, category 1,
- * and the score fields), one class-agnostic category. Files are read one at a
+ * images, annotations (RLE segmentation, bbox in COCO's convention (see
+ * cocoBbox), area, iscrowd 0, category 1, and the score fields), one
+ * class-agnostic category. Files are read one at a
  * time and annotations streamed to a side file, so memory does not grow with
  * the number of annotations. Annotation ids run from 1 over the whole set.
  */
@@ -72,7 +89,7 @@ export async function mergeToCoco(outDir: string, cocoFile: string): Promise<Mer
           category_id: OBJECT_CATEGORY.id,
           segmentation: a.segmentation,
           area: a.area,
-          bbox: a.bbox,
+          bbox: cocoBbox(a.segmentation),
           iscrowd: 0,
           predicted_iou: a.predicted_iou,
           stability_score: a.stability_score,
