@@ -102,7 +102,7 @@ describe('usage errors: one line, exit 2', () => {
     [['--out', '/tmp/x', '--model', TINY], /^sam-amg: no inputs: name image files, folders or patterns, or pass --list FILE\n$/],
     [[img, '--model', TINY], /^sam-amg: no output folder: pass --out DIR\n$/],
     [[img, '--out', '/tmp/x', '--bogus'], /^sam-amg: unknown option '--bogus' \(see sam-amg --help\)\n$/],
-    [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense\. \(see sam-amg --help\)\n$/],
+    [[img, '--out', '/tmp/x', '--preset', 'fast'], /^sam-amg: option '--preset <name>' argument 'fast' is invalid\. Allowed choices are default, dense, sa1b\. \(see sam-amg --help\)\n$/],
     [[img, '--out', '/tmp/x', '--decoder-graph', 'fast'], /^sam-amg: option '--decoder-graph <mode>' argument 'fast' is invalid\. Allowed choices are folded, staged, split, whole\. \(see sam-amg --help\)\n$/],
     [['/nonexistent/images', '--out', '/tmp/x', '--model', TINY], /^sam-amg: \/nonexistent\/images: no such file or folder\n$/],
     [[img, '--out', '/tmp/x'], /^sam-amg: no model: mobilesam \(no --model given, so the default\) is not cached in .* pass --model DIR\n$/],

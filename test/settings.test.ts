@@ -10,6 +10,8 @@ describe('settings', () => {
       pointsPerSide: 32, pointsPerBatch: 64, predIouThresh: 0.88, stabilityScoreThresh: 0.95,
       stabilityScoreOffset: 1, boxNmsThresh: 0.7, cropNLayers: 0, cropNmsThresh: 0.7,
       cropOverlapRatio: 512 / 1500, cropNPointsDownscaleFactor: 1, minMaskRegionArea: 0,
+      // Not the reference's: off.
+      minMaskArea: 0, maxMaskAreaFraction: 0, pointGrids: null,
     });
   });
 
@@ -49,7 +51,7 @@ describe('settings', () => {
   });
 
   it('reject an unknown preset', () => {
-    expect(() => resolveSettings({}, 'fast')).toThrow('Expected one of default, dense for preset but received fast of type string');
+    expect(() => resolveSettings({}, 'fast')).toThrow('Expected one of default, dense, sa1b for preset but received fast of type string');
   });
 
   it('are validated by generateMasks before any model call', async () => {

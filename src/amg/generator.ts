@@ -4,7 +4,7 @@ import { resolveSettings, type AmgSettings, type SettingsInput } from '../settin
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
 import { buildLayerPointGrids, generateCropBoxes, type CropBox } from './geometry.js';
 import { MaskData } from './mask-data.js';
-import { finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
+import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
 import type { PromptModel } from './prompt-model.js';
 import { toRecords, type MaskRecord } from './records.js';
 
@@ -71,7 +71,7 @@ export async function generateMaskData(
   options: GenerateOptions = {},
 ): Promise<MaskData> {
   const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
-  const grids = buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
+  const grids = s.pointGrids ?? buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
   const t = options.timings ?? emptyTimings();
   const reference = model.amgReference ?? 'sam';
   const processor = options.processor ?? new InlineBatchProcessor();
@@ -89,6 +89,9 @@ export async function generateMaskData(
   // SAM 2's generator cleans small regions on each candidate's low-resolution logits instead (batch.ts).
   if (s.minMaskRegionArea > 0 && reference === 'sam') {
     data = removeSmallRegionsAll(data, s.minMaskRegionArea, Math.max(s.boxNmsThresh, s.cropNmsThresh));
+  }
+  if (s.minMaskArea > 0 || s.maxMaskAreaFraction > 0) {
+    data = filterByArea(data, s.minMaskArea, s.maxMaskAreaFraction, image.height * image.width);
   }
   t.postprocess += now() - started;
   return data;

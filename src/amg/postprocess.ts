@@ -1,4 +1,4 @@
-import { rleBoxXyxy } from '../rle/rle.js';
+import { rleArea, rleBoxXyxy } from '../rle/rle.js';
 import { boxArea, type BoxXyxy } from './geometry.js';
 import { MaskData } from './mask-data.js';
 import { boxNms } from './nms.js';
@@ -51,4 +51,20 @@ export function removeSmallRegionsAll(data: MaskData, minArea: number, nmsThresh
     }
   }
   return data.filter(keep);
+}
+
+/**
+ * Whole-mask area filters on the final masks (samgeo has them; the reference
+ * does not): fewer than `minArea` pixels, or `maxFraction` of the image or
+ * more, is discarded; 0 turns either off.
+ */
+export function filterByArea(data: MaskData, minArea: number, maxFraction: number, imageArea: number): MaskData {
+  const keep: number[] = [];
+  for (let k = 0; k < data.length; k++) {
+    const area = rleArea(data.rles[k]);
+    if (minArea > 0 && area < minArea) continue;
+    if (maxFraction > 0 && area / imageArea >= maxFraction) continue;
+    keep.push(k);
+  }
+  return keep.length === data.length ? data : data.filter(keep);
 }

@@ -43,10 +43,15 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     const sam2 = spec.sam2Default === undefined ? '' : `; SAM 2 models: ${spec.sam2Default}, as SAM 2's generator`;
     program.option(`${spec.flag} <value>`, `${spec.help} (default: ${shown}${spec.key === 'cropOverlapRatio' ? ' = 512/1500' : ''}${sam2})`);
   }
+  program.option('--point-grids <file>', 'JSON file with one list of normalised [x, y] points per crop layer, used instead of --points-per-side (the reference\'s point_grids)');
   program.addHelpText('after', `
 Presets:
   dense = --points-per-side 32 --pred-iou-thresh 0.86 --stability-score-thresh 0.92
           --crop-n-layers 1 --crop-n-points-downscale-factor 2 --min-mask-region-area 100
+  sa1b  = --points-per-side 32 --crop-n-layers 2 --crop-n-points-downscale-factor 2
+          --pred-iou-thresh 0.88 --stability-score-thresh 0.95 --stability-score-offset 1
+          --box-nms-thresh 0.7 --min-mask-region-area 100 --max-mask-area-fraction 0.95
+          (the SAM paper's fully automatic stage that made SA-1B, appendix B)
 
 Rerunning the same command resumes: complete outputs with the same model and settings are skipped.
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { ModelError } from '../model/model-error.js';
 import type { DecoderGraphMode } from '../model/decoder-sessions.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
@@ -32,6 +33,7 @@ export interface RunCliOptions {
   json?: boolean;
   quiet?: boolean;
   progressInterval?: string;
+  pointGrids?: string;
   [setting: string]: unknown;
 }
 
@@ -49,6 +51,18 @@ function readStdin(): Promise<string> {
   });
 }
 
+/** The --point-grids file's JSON; resolveSettings checks its shape. */
+async function readPointGrids(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--point-grids ${file}: cannot read it (${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message})`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--point-grids ${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
 function chooseReporter(o: RunCliOptions, interval: number): Reporter {
   if (o.json) return new JsonLinesReporter();
   if (!o.quiet && process.stderr.isTTY) return new BarReporter();
@@ -63,8 +77,15 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     const v = o[optionKey(spec.flag)];
     if (v !== undefined) raw[spec.key] = v;
   }
+  if (o.pointGrids !== undefined) raw.pointGrids = await readPointGrids(String(o.pointGrids));
   // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
-  resolveSettings(raw, o.preset, 'flags');
+  try {
+    resolveSettings(raw, o.preset, 'flags');
+  } catch (err) {
+    // A bad point in the grids file: the message names the file too.
+    if (err instanceof UsageError && o.pointGrids) throw new UsageError(err.message.replace(' --point-grids', ` --point-grids ${o.pointGrids}`));
+    throw err;
+  }
   const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
   const workers = o.postprocessWorkers === undefined ? defaultPostprocessWorkers()

@@ -18,7 +18,7 @@ export interface FolderStatus {
   /** From the run manifest; null when the folder has none (yet). */
   fingerprint: string | null;
   format: string | null;
-  settings: Record<string, number> | null;
+  settings: Record<string, number | string> | null;
   shards: ShardStatus[];
   done: number;
   failed: number;

@@ -21,15 +21,28 @@ export interface RunIdentity {
   fingerprint: string;
   format: OutputFormat;
   model: { encoder: string; decoder: string; config: string | null };
-  settings: Record<string, number>;
+  settings: Record<string, number | string>;
 }
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** The settings that change masks, with the reference's snake_case names. */
-export function outputSettings(settings: AmgSettings): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const spec of SETTING_SPECS) if (spec.affectsOutput) out[snake(spec.key)] = settings[spec.key];
+/**
+ * The settings that change masks, with the reference's snake_case names.
+ * Custom point grids are recorded by the SHA-256 of their JSON, in place of
+ * points_per_side, which they replace.
+ */
+export function outputSettings(settings: AmgSettings): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const spec of SETTING_SPECS) {
+    if (!spec.affectsOutput) continue;
+    if (spec.recordedWhenSet && settings[spec.key] === spec.defaultValue) continue;
+    if (spec.key === 'pointsPerSide' && settings.pointGrids) continue;
+    out[snake(spec.key)] = settings[spec.key];
+  }
+  if (settings.pointGrids) {
+    const grids = settings.pointGrids.map((g) => Array.from(g));
+    out.point_grids = createHash('sha256').update(JSON.stringify(grids)).digest('hex');
+  }
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { checkNumber, invalid, type NumberRule } from './validate.js';
+import { checkNumber, invalid, UsageError, type NumberRule } from './validate.js';
 
 /**
  * Whose automatic mask generator a model's masks follow: SAM's
@@ -21,10 +21,19 @@ export interface AmgSettings {
   cropOverlapRatio: number;
   cropNPointsDownscaleFactor: number;
   minMaskRegionArea: number;
+  /** Final masks of fewer pixels are discarded (0: none). */
+  minMaskArea: number;
+  /** Final masks covering at least this fraction of the image are discarded (0: none). */
+  maxMaskAreaFraction: number;
+  /** The reference's `point_grids`: normalised (x, y) pairs per crop layer, used instead of pointsPerSide; null: the regular grids. */
+  pointGrids: Float64Array[] | null;
 }
 
+/** The settings given as numbers on the command line. */
+export type NumericSettingKey = Exclude<keyof AmgSettings, 'pointGrids'>;
+
 interface SettingSpec {
-  key: keyof AmgSettings;
+  key: NumericSettingKey;
   flag: string;
   rule: NumberRule;
   defaultValue: number;
@@ -33,6 +42,11 @@ interface SettingSpec {
   help: string;
   /** Changes the masks (false for speed knobs). */
   affectsOutput: boolean;
+  /**
+   * Recorded (and fingerprinted) only when set: added after outputs existed,
+   * so folders made before keep their fingerprint.
+   */
+  recordedWhenSet?: boolean;
 }
 
 const unit: NumberRule = { min: 0, max: 1 };
@@ -60,18 +74,29 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     defaultValue: 1, help: 'layer i uses points-per-side / factor^i points per side', affectsOutput: true },
   { key: 'minMaskRegionArea', flag: '--min-mask-region-area', rule: { integer: true, min: 0 }, defaultValue: 0,
     help: 'remove holes and islands smaller than this many pixels (0 disables); SAM 2 models: of at most this many pixels of the 256² logits, as SAM 2\'s predictor', affectsOutput: true },
+  { key: 'minMaskArea', flag: '--min-mask-area', rule: { integer: true, min: 0 }, defaultValue: 0,
+    help: 'discard final masks of fewer pixels than this (0 disables)', affectsOutput: true, recordedWhenSet: true },
+  { key: 'maxMaskAreaFraction', flag: '--max-mask-area-fraction', rule: unit, defaultValue: 0,
+    help: 'discard final masks covering this fraction of the image or more (0 disables)', affectsOutput: true, recordedWhenSet: true },
 ];
 
 /** The defaults of the reference a model follows. */
 export function defaultSettings(reference: AmgReference = 'sam'): Readonly<AmgSettings> {
   const value = (s: SettingSpec) => (reference === 'sam2' ? s.sam2Default ?? s.defaultValue : s.defaultValue);
-  return Object.freeze(Object.fromEntries(SETTING_SPECS.map((s) => [s.key, value(s)])) as unknown as AmgSettings);
+  return Object.freeze({ ...Object.fromEntries(SETTING_SPECS.map((s) => [s.key, value(s)])), pointGrids: null } as unknown as AmgSettings);
 }
 
 /** SAM's defaults (`SamAutomaticMaskGenerator`). */
 export const DEFAULT_SETTINGS: Readonly<AmgSettings> = defaultSettings('sam');
 
-/** The SAM example notebook's settings for denser, cleaner masks. */
+/**
+ * `dense`: the SAM example notebook's settings for denser, cleaner masks.
+ * `sa1b`: the fully automatic stage of the SAM data engine that made SA-1B
+ * (SAM paper, appendix B): a 32² grid on the image, 16² on the 2×2 and 8² on
+ * the 4×4 overlapping crops, predicted IoU above 0.88, stability at least
+ * 0.95 with logits thresholded at ±1, box NMS 0.7, holes and islands under
+ * 100 pixels removed, masks covering 95 % of the image or more discarded.
+ */
 export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.freeze({
   default: {},
   dense: {
@@ -81,6 +106,17 @@ export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.fr
     cropNLayers: 1,
     cropNPointsDownscaleFactor: 2,
     minMaskRegionArea: 100,
+  },
+  sa1b: {
+    pointsPerSide: 32,
+    cropNLayers: 2,
+    cropNPointsDownscaleFactor: 2,
+    predIouThresh: 0.88,
+    stabilityScoreThresh: 0.95,
+    stabilityScoreOffset: 1,
+    boxNmsThresh: 0.7,
+    minMaskRegionArea: 100,
+    maxMaskAreaFraction: 0.95,
   },
 });
 
@@ -102,7 +138,7 @@ export function resolveSettings(
   if (!base) {
     throw invalid(`one of ${Object.keys(PRESETS).join(', ')}`, labels === 'flags' ? '--preset' : 'preset', preset);
   }
-  const known = new Set<string>(SETTING_SPECS.map((s) => s.key));
+  const known = new Set<string>([...SETTING_SPECS.map((s) => s.key), 'pointGrids']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw invalid(`a known setting (${[...known].join(', ')})`, 'setting name', key);
   }
@@ -112,5 +148,36 @@ export function resolveSettings(
     if (raw === undefined) continue;
     out[spec.key] = checkNumber(labels === 'flags' ? spec.flag : spec.key, raw, spec.rule);
   }
+  if (input.pointGrids !== undefined && input.pointGrids !== null) {
+    const label = labels === 'flags' ? '--point-grids' : 'pointGrids';
+    if (input.pointsPerSide !== undefined) {
+      throw new UsageError(`Expected ${labels === 'flags' ? '--points-per-side' : 'pointsPerSide'} or ${label}, not both`);
+    }
+    out.pointGrids = checkPointGrids(input.pointGrids, out.cropNLayers, label, labels === 'flags' ? '--crop-n-layers' : 'cropNLayers');
+  }
   return out;
+}
+
+/** One list of normalised [x, y] points per crop layer (the reference's `point_grids`), as flat (x, y) arrays. */
+function checkPointGrids(value: unknown, cropNLayers: number, label: string, layersLabel: string): Float64Array[] {
+  const layers = cropNLayers + 1;
+  if (!Array.isArray(value) || value.length !== layers) {
+    // A grid's points would make the message long: its length says enough.
+    const got = Array.isArray(value) ? value.length : value;
+    throw invalid(`${layers} list${layers === 1 ? '' : 's'} of points, one per crop layer (${layersLabel} ${cropNLayers})`, label, got);
+  }
+  return value.map((grid: unknown, layer) => {
+    if (!Array.isArray(grid) || grid.length === 0) {
+      throw invalid('a non-empty list of [x, y] points', `${label} layer ${layer}`, grid);
+    }
+    const flat = new Float64Array(grid.length * 2);
+    grid.forEach((point: unknown, k) => {
+      const ok = Array.isArray(point) && point.length === 2 &&
+        point.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1);
+      if (!ok) throw invalid('[x, y] with x and y in [0, 1]', `${label} layer ${layer} point ${k}`, point);
+      flat[2 * k] = (point as number[])[0];
+      flat[2 * k + 1] = (point as number[])[1];
+    });
+    return flat;
+  });
 }
