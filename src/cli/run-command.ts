@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { checkDeviceAvailable, parseDevice } from '../model/device.js';
 import { ModelError } from '../model/model-error.js';
 import type { DecoderGraphMode } from '../model/decoder-sessions.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
@@ -22,8 +23,9 @@ export interface RunCliOptions {
   preset: string;
   threads?: string;
   postprocessWorkers?: string;
-  promptsPerCall: string;
-  decoderGraph: DecoderGraphMode;
+  promptsPerCall?: string;
+  decoderGraph?: DecoderGraphMode;
+  device?: string;
   jobs: string;
   list?: string[];
   root?: string;
@@ -79,8 +81,9 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   }
   if (o.pointGrids !== undefined) raw.pointGrids = await readPointGrids(String(o.pointGrids));
   // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
+  let early;
   try {
-    resolveSettings(raw, o.preset, 'flags');
+    early = resolveSettings(raw, o.preset, 'flags');
   } catch (err) {
     // A bad point in the grids file: the message names the file too.
     if (err instanceof UsageError && o.pointGrids) throw new UsageError(err.message.replace(' --point-grids', ` --point-grids ${o.pointGrids}`));
@@ -90,17 +93,22 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
   const workers = o.postprocessWorkers === undefined ? defaultPostprocessWorkers()
     : checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
-  const promptsPerCall = checkNumber('--prompts-per-call', o.promptsPerCall, { integer: true, min: 1, max: 65536 });
+  const device = parseDevice(o.device ?? 'cpu');
+  // Off the CPU, batching prompts is what pays: a batch of decoder prompts a call, where the graph allows.
+  const promptsPerCall = o.promptsPerCall !== undefined
+    ? checkNumber('--prompts-per-call', o.promptsPerCall, { integer: true, min: 1, max: 65536 })
+    : device.kind === 'cpu' ? 1 : early.pointsPerBatch;
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
   if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
-  // Before any model is loaded: a bad --out fails in a moment, not after minutes of loading.
+  // Before any model is loaded: a provider that is not installed, or a bad --out, fails in a moment.
+  checkDeviceAvailable(device);
   await prepareOutputFolder(o.out);
   const files = await chooseModel(o);
 
   const model = await SamOnnxModel.load(files, {
-    threads, promptsPerCall, decoderGraph: o.decoderGraph, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
+    threads, promptsPerCall, decoderGraph: o.decoderGraph, device, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
   });
   const settings = resolveSettings(raw, o.preset, 'flags', model.amgReference);
   const identity = await runIdentity(files, settings, o.format as OutputFormat);

@@ -5,7 +5,7 @@ import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding, DecodedPrompts, DecodeOptions, PromptModel } from '../amg/prompt-model.js';
 import { pilBilinearResize } from '../image/pil-resize.js';
 import type { RgbImage } from '../image/rgb-image.js';
-import type { AmgReference } from '../settings/settings.js';
+import { DEFAULT_SETTINGS, type AmgReference } from '../settings/settings.js';
 import {
   cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, sampleFrame, samplePoints,
 } from './decoder-feeds.js';
@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, sam2Preprocess, toHwcFloat } from './preprocess.js';
 import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
+import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
 import type { FoldedAttention } from './fold-attention.js';
 
 export interface ModelFiles {
@@ -48,6 +49,14 @@ export interface RuntimeOptions {
   decoderGraph?: DecoderGraphMode;
   /** Told once when a decoder asked to split runs whole, with why. */
   onNotice?: (message: string) => void;
+  /**
+   * The execution provider (default the CPU). Off the CPU the decoder runs
+   * as one graph ('whole') with `DEFAULT_SETTINGS.pointsPerBatch` prompts a
+   * call unless told otherwise: the split and folded decoder were measured
+   * on CPUs only, and on a GPU batching is what pays (reasoned, not measured:
+   * these machines have no GPU).
+   */
+  device?: Device;
 }
 
 function sessionOptions(options: RuntimeOptions, profilePrefix?: string): ort.InferenceSession.SessionOptions {
@@ -142,8 +151,10 @@ export class SamOnnxModel implements PromptModel {
 
   static async load(files: ModelFiles, options: RuntimeOptions = {}): Promise<SamOnnxModel> {
     const config = files.config ? await readModelConfig(files.config) : DEFAULT_MODEL_CONFIG;
-    const encoder = await openSession(files.encoder, sessionOptions(options));
-    const maxPerCall = options.promptsPerCall ?? DEFAULT_PROMPTS_PER_CALL;
+    const device = options.device ?? CPU;
+    const onCpu = device.kind === 'cpu';
+    const encoder = await createOnDevice(device, (o) => openSession(files.encoder, o), sessionOptions(options));
+    const maxPerCall = options.promptsPerCall ?? (onCpu ? DEFAULT_PROMPTS_PER_CALL : DEFAULT_SETTINGS.pointsPerBatch);
     try {
       const encoderGraph = graphInfo(encoder, files.encoder);
       const open = (mode: DecoderGraphMode) => openDecoder(
@@ -159,9 +170,9 @@ export class SamOnnxModel implements PromptModel {
           },
         }),
         mode,
-        sessionOptions(options, options.profileDecoderTo),
+        { ...sessionOptions(options, options.profileDecoderTo), ...(onCpu ? {} : { executionProviders: executionProviders(device) }) },
       );
-      const decoder = await open(options.decoderGraph ?? 'folded');
+      const decoder = await open(options.decoderGraph ?? (onCpu ? 'folded' : 'whole'));
       const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
       await model.checkDecoderParts(open, options.onNotice);
       if (model.decoderSessions.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${model.decoderSessions.notSplit}`);
