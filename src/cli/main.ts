@@ -4,7 +4,7 @@ import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
-import { inspectCommand, mergeCommand, statusCommand } from './tools-commands.js';
+import { inspectCommand, mergeCommand, reportCommand, statusCommand } from './tools-commands.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -79,6 +79,15 @@ Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures
     .option('--json', 'print the summary as JSON')
     .action((target: string, o: { viz?: string; images?: string; json?: boolean }) => {
       setResult(inspectCommand(target, o));
+    });
+  program.command('report')
+    .description('write a static review site of an output folder (opens from disk: no server, no network)')
+    .argument('<out>', 'output folder of a run')
+    .requiredOption('--to <dir>', 'report folder to write (replaced when it exists)')
+    .option('--images <dir>', 'the folder the images were read from (without it, masks are drawn on grey)')
+    .option('-q, --quiet', 'print nothing but errors')
+    .action((out: string, o: { to: string; images?: string; quiet?: boolean }) => {
+      setResult(reportCommand(out, o));
     });
   program.command('status')
     .description('images done and failed per shard of an output folder, safe to run while shards write into it')

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { folderStatus, formatStatus } from '../output/folder-status.js';
+import { buildReport } from '../report/build-report.js';
 import { formatReport, InspectCollector } from '../output/inspect.js';
 import { mergeToCoco } from '../output/merge-coco.js';
 import { drawOverlay } from '../output/overlay.js';
@@ -73,4 +74,22 @@ export async function statusCommand(out: string, o: { shards?: string; json?: bo
     process.stdout.write(formatStatus(status));
   }
   return status.unreadable.length ? EXIT.someFailed : EXIT.ok;
+}
+
+/** `sam-amg report OUT --to DIR [--images DIR]` */
+export async function reportCommand(out: string, o: { to: string; images?: string; quiet?: boolean }): Promise<number> {
+  const started = performance.now();
+  const summary = await buildReport({ out, images: o.images, to: o.to }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && err.path === out) throw new UsageError(`${out}: no such folder`);
+    throw err;
+  });
+  for (const u of summary.unreadable) process.stderr.write(`sam-amg: ${path.join(out, u.path)}: ${u.reason}\n`);
+  if (!o.quiet) {
+    const missing = summary.missingPictures.length;
+    process.stderr.write(`sam-amg: report of ${summary.images} images and ${summary.masks} masks in ${o.to}/index.html ` +
+      `(${((performance.now() - started) / 1000).toFixed(1)} s)` +
+      `${summary.unreadable.length ? `; ${summary.unreadable.length} unreadable files listed` : ''}` +
+      `${missing ? `; ${missing} picture${missing === 1 ? '' : 's'} not found${o.images ? '' : ' (pass --images DIR)'}, masks drawn on grey` : ''}\n`);
+  }
+  return summary.unreadable.length ? EXIT.someFailed : EXIT.ok;
 }

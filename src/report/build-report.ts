@@ -1,0 +1,153 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { decodeImage } from '../image/decode.js';
+import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
+import type { Sa1bFile } from '../output/sa1b.js';
+import type { DatasetEntry, PageImage } from './client.js';
+import { datasetHtml, imageHtml } from './pages.js';
+import { histogramSvg } from './plots.js';
+
+export interface ReportOptions {
+  /** The output folder of a run. */
+  out: string;
+  /** The folder the images were read from; without it, masks are drawn on grey. */
+  images?: string;
+  /** The report folder to write (replaced as a whole when it exists). */
+  to: string;
+  /** Longest side of the pictures on image pages (default 1600). */
+  pictureSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ReportSummary {
+  images: number;
+  masks: number;
+  unreadable: { path: string; reason: string }[];
+  failures: { path: string; reason: string }[];
+  /** Images whose picture could not be read (their masks are drawn on grey). */
+  missingPictures: string[];
+}
+
+const THUMB = 240;
+const FAILURES = /^failures(?:-\d+-of-\d+)?\.jsonl$/;
+
+async function readFailures(out: string): Promise<{ path: string; reason: string }[]> {
+  const names = (await readdir(out)).filter((n) => FAILURES.test(n)).sort();
+  const all = [];
+  for (const name of names) {
+    const text = await readFile(path.join(out, name), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const f = JSON.parse(line);
+        all.push({ path: String(f.path), reason: String(f.reason) });
+      } catch {
+        all.push({ path: name, reason: `unreadable line: ${line.slice(0, 80)}` });
+      }
+    }
+  }
+  return all;
+}
+
+/**
+ * Writes a static review site for an output folder: index.html (counts,
+ * histograms, failures and unreadable files, a sortable paged grid of
+ * thumbnails) and image.html?i=N (the masks drawn in the page from their
+ * RLE, with filters), with thumbnails, pictures and one data script per
+ * image beside them. It opens from disk: no server, no network. Written
+ * under a temporary name and renamed, so a report is whole or absent.
+ */
+export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
+  const files = await findOutputFiles(o.out);
+  const failures = await readFailures(o.out);
+  const summary: ReportSummary = { images: 0, masks: 0, unreadable: [], failures, missingPictures: [] };
+  const outputs: Sa1bFile[] = [];
+  for (const file of files) {
+    if (FAILURES.test(path.basename(file))) continue;
+    try {
+      const data = await readSa1bFile(file);
+      if (data) outputs.push(data);
+    } catch (err) {
+      summary.unreadable.push({ path: path.relative(o.out, file), reason: (err as Error).message.replace(`${file}: `, '') });
+    }
+  }
+  outputs.sort((a, b) => (a.image.file_name < b.image.file_name ? -1 : a.image.file_name > b.image.file_name ? 1 : 0));
+  const temp = `${o.to.replace(/\/+$/, '')}.${process.pid}.tmp`;
+  await rm(temp, { recursive: true, force: true });
+  for (const sub of ['data/images', 'thumbs', 'pictures']) await mkdir(path.join(temp, sub), { recursive: true });
+  const entries: DatasetEntry[] = [];
+  const perImage: number[] = [];
+  const areaFractions: number[] = [];
+  const ious: number[] = [];
+  const stabilities: number[] = [];
+  const limit = pLimit(4);
+  let done = 0;
+  await Promise.all(outputs.map((data, i) => limit(async () => {
+    const { image, annotations } = data;
+    const picture = o.images ? await pictureOf(path.join(o.images, ...image.file_name.split('/'))) : undefined;
+    if (!picture) summary.missingPictures.push(image.file_name);
+    else await writePictures(picture, temp, i, o.pictureSize ?? 1600);
+    const page: PageImage = {
+      name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
+      prev: i > 0 ? i - 1 : null, next: i < outputs.length - 1 ? i + 1 : null,
+      masks: annotations.map((a) => ({
+        counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
+        stability_score: a.stability_score, point: a.point_coords[0],
+      })),
+    };
+    await writeFile(path.join(temp, 'data/images', `${i}.js`), `window.SAM_AMG_IMAGE = ${JSON.stringify(page)};\n`);
+    o.onProgress?.(++done, outputs.length);
+  })));
+  outputs.forEach((data, i) => {
+    const { image, annotations } = data;
+    entries.push({ i, name: image.file_name, masks: annotations.length });
+    perImage.push(annotations.length);
+    for (const a of annotations) {
+      areaFractions.push(a.area / (image.width * image.height));
+      ious.push(a.predicted_iou);
+      stabilities.push(a.stability_score);
+    }
+  });
+  summary.images = outputs.length;
+  summary.masks = ious.length;
+  if (summary.missingPictures.length) {
+    // Thumbnails of images without a picture: one grey tile, copied.
+    const grey = await sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer();
+    for (const name of summary.missingPictures) {
+      const i = entries.find((e) => e.name === name)!.i;
+      await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), grey);
+    }
+  }
+  const title = `sam-amg report: ${path.basename(path.resolve(o.out))}`;
+  const percent = (x: number) => `${+(100 * x).toPrecision(3)} %`;
+  const plots = [
+    histogramSvg({ title: 'masks per image', values: perImage, bins: Math.min(20, Math.max(1, ...perImage) + 1) }),
+    histogramSvg({ title: 'mask area (fraction of image)', values: areaFractions, range: [0, 1], format: percent }),
+    histogramSvg({ title: 'predicted IoU', values: ious }),
+    histogramSvg({ title: 'stability score', values: stabilities }),
+  ];
+  await writeFile(path.join(temp, 'data/dataset.js'), `window.SAM_AMG_DATASET = ${JSON.stringify({ images: entries })};\n`);
+  await writeFile(path.join(temp, 'index.html'), datasetHtml({ title, images: summary.images, masks: summary.masks, failures, unreadable: summary.unreadable, plots }));
+  await writeFile(path.join(temp, 'image.html'), imageHtml(title));
+  await rm(o.to, { recursive: true, force: true });
+  await rename(temp, o.to);
+  return summary;
+}
+
+/** The picture as sam-amg decoded it for the masks (same orientation), or undefined when it cannot be read. */
+async function pictureOf(file: string) {
+  try {
+    return await decodeImage(await readFile(file));
+  } catch {
+    return undefined;
+  }
+}
+
+async function writePictures(p: { width: number; height: number; data: Uint8Array }, dir: string, i: number, size: number): Promise<void> {
+  const raw = () => sharp(p.data, { raw: { width: p.width, height: p.height, channels: 3 } });
+  const fit = { fit: 'inside' as const, withoutEnlargement: true };
+  await raw().resize(size, size, fit).jpeg({ quality: 85 }).toFile(path.join(dir, 'pictures', `${i}.jpg`));
+  await raw().resize(THUMB, THUMB, fit).jpeg({ quality: 75 }).toFile(path.join(dir, 'thumbs', `${i}.jpg`));
+}

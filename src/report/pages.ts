@@ -1,0 +1,90 @@
+import { decodeCountsString } from '../rle/coco-string.js';
+import { datasetPage, imagePage } from './client.js';
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5em 2em; color: #222; background: #fafafa; }
+h1 { font-size: 1.4em; margin: 0.8em 0 0.3em; }
+.counts { display: flex; gap: 2em; margin: 0.5em 0 1em; }
+.counts b { font-size: 1.4em; display: block; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; }
+.plot rect { fill: #4a78c2; } .plot .axis { stroke: #888; } .plot .title { font-size: 12px; font-weight: 600; } .plot .tick { font-size: 10px; fill: #555; }
+.bar { margin: 1em 0 0.5em; display: flex; gap: 1em; align-items: center; }
+#grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 10px; }
+.tile { display: flex; flex-direction: column; text-decoration: none; color: inherit; background: #fff; border: 1px solid #ddd; padding: 4px; }
+.tile img { width: 100%; height: 120px; object-fit: contain; background: #eee; }
+.tile .count { font-weight: 600; } .tile .name { font-size: 12px; color: #666; overflow-wrap: anywhere; }
+.problems li { color: #a00; }
+.stage { position: relative; display: inline-block; max-width: 100%; }
+.stage img, .stage .missing { display: block; max-width: 100%; }
+.stage .missing { width: 640px; height: 400px; background: #999; color: #fff; text-align: center; line-height: 400px; }
+#overlay { position: absolute; left: 0; top: 0; width: 100%; height: 100%; image-rendering: pixelated; cursor: crosshair; }
+.controls { display: grid; grid-template-columns: 11em 22em 6em; gap: 0.3em 1em; align-items: center; margin: 0.8em 0; }
+#details { min-height: 2.8em; }
+nav a { margin-right: 1em; }
+`;
+
+const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+function page(title: string, body: string, scripts: string): string {
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>` +
+    `<body>${body}${scripts}</body></html>\n`;
+}
+
+export interface DatasetSummary {
+  title: string;
+  images: number;
+  masks: number;
+  failures: { path: string; reason: string }[];
+  unreadable: { path: string; reason: string }[];
+  plots: string[];
+}
+
+/** index.html: counts, plots, problems, the thumbnail grid (its data in data/dataset.js). */
+export function datasetHtml(s: DatasetSummary): string {
+  const problems = [
+    ...s.failures.map((f) => `<li>failed: ${escape(f.path)}: ${escape(f.reason)}</li>`),
+    ...s.unreadable.map((f) => `<li>unreadable: ${escape(f.path)}: ${escape(f.reason)}</li>`),
+  ];
+  const body = `<h1>${escape(s.title)}</h1>
+<div class="counts"><div><b id="n-images">${s.images}</b>images</div><div><b id="n-masks">${s.masks}</b>masks</div>` +
+    `<div><b id="n-failures">${s.failures.length}</b>failed images</div><div><b id="n-unreadable">${s.unreadable.length}</b>unreadable outputs</div></div>
+<div class="plots">${s.plots.join('')}</div>
+${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}
+<div class="bar"><label>sort <select id="sort"><option value="name-asc">name</option><option value="masks-desc">most masks</option>` +
+    `<option value="masks-asc">fewest masks</option></select></label>
+<button id="prev">previous</button><span id="page-info"></span><button id="next">next</button></div>
+<div id="grid"></div>`;
+  return page(s.title, body, `<script src="data/dataset.js"></script><script>(${datasetPage.toString()})();</script>`);
+}
+
+/** image.html?i=N: loads data/images/N.js and draws it. */
+export function imageHtml(title: string): string {
+  const body = `<nav><a href="index.html">all images</a><span id="where"></span></nav>
+<h1 id="name"></h1>
+<div class="controls">
+<label for="min-iou">min predicted IoU</label><input id="min-iou" type="range" min="0" max="1" step="any" value="0"><span id="iou-value"></span>
+<label for="min-stability">min stability score</label><input id="min-stability" type="range" min="0" max="1" step="any" value="0"><span id="stability-value"></span>
+<label for="min-area">min area</label><input id="min-area" type="range" min="0" max="1" step="1" value="0"><span id="area-value"></span>
+</div>
+<div id="shown"></div>
+<div id="details"></div>
+<div class="stage"><img id="picture" alt=""><canvas id="overlay"></canvas></div>
+<p>← → move between images.</p>`;
+  // Classic scripts only: pages opened from file:// may not import modules.
+  const loader = `<script>
+const decodeCountsString = ${decodeCountsString.toString()};
+const imagePage = ${imagePage.toString()};
+const index = Number(new URLSearchParams(location.search).get('i') ?? '0');
+const data = document.createElement('script');
+data.src = 'data/images/' + index + '.js';
+data.onload = () => {
+  document.getElementById('name').textContent = window.SAM_AMG_IMAGE.name;
+  document.title = window.SAM_AMG_IMAGE.name + ' — ${escape(title).replace(/'/g, "\\'")}';
+  imagePage(decodeCountsString);
+};
+data.onerror = () => { document.getElementById('name').textContent = 'no image ' + index + ' in this report'; };
+document.head.append(data);
+</script>`;
+  return page(title, body, loader);
+}

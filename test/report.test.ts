@@ -1,0 +1,144 @@
+/**
+ * `sam-amg report`: the review site, opened from disk in a real browser
+ * (Debian's chromium, driven headless by puppeteer-core; nothing downloaded).
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCountsString } from '../src/rle/coco-string.js';
+import { rleToRowMajor } from '../src/rle/rle.js';
+import { PHOTO_NAMES, PHOTOS, runCli, tempDir, TINY } from './helpers.js';
+
+const CHROMIUM = process.env.SAM_AMG_CHROMIUM ?? '/usr/bin/chromium';
+
+let browser: Browser;
+let work: string;
+let out: string;
+let report: string;
+let shots: string;
+const outputs = new Map<string, { image: { width: number; height: number }; annotations: { segmentation: { size: [number, number]; counts: string }; predicted_iou: number }[] }>();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the report tests need a browser: ${CHROMIUM} is missing (apt-get install chromium, or set SAM_AMG_CHROMIUM)`);
+  work = tempDir('sam-amg-report-');
+  const images = path.join(work, 'images');
+  mkdirSync(images);
+  for (const name of PHOTO_NAMES) copyFileSync(path.join(PHOTOS, `${name}.jpg`), path.join(images, `${name}.jpg`));
+  writeFileSync(path.join(images, 'broken.jpg'), 'not a jpeg');
+  out = path.join(work, 'masks');
+  const run = await runCli([images, '--out', out, '--model', TINY, '--points-per-side', '16']);
+  expect(run.code).toBe(1);
+  for (const name of PHOTO_NAMES) outputs.set(`${name}.jpg`, JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8')));
+  writeFileSync(path.join(out, 'torn.json'), '{"image": {"image_id": 1');
+  report = path.join(work, 'report');
+  const res = await runCli(['report', out, '--images', images, '--to', report]);
+  // Exit 1: the torn file is listed as unreadable, and the rest of the report is written.
+  expect(res.code, res.stderr).toBe(1);
+  expect(res.stderr).toMatch(/torn\.json: not valid JSON/);
+  shots = path.join(work, 'screenshots');
+  mkdirSync(shots);
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function open(url: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 900 });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // From disk, as a user opens it: nothing may be fetched from anywhere else.
+  page.on('request', (r) => { if (!r.url().startsWith('file://')) errors.push(`fetched ${r.url()}`); });
+  await page.goto(url, { waitUntil: 'load' });
+  (page as unknown as { errors: string[] }).errors = errors;
+  return page;
+}
+
+const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '');
+
+describe('the dataset page', () => {
+  it('counts images, masks, failures and unreadable files, and shows a thumbnail with its mask count per image', async () => {
+    const page = await open(`file://${report}/index.html`);
+    const total = [...outputs.values()].reduce((n, o) => n + o.annotations.length, 0);
+    expect(await text(page, '#n-images')).toBe(String(outputs.size));
+    expect(await text(page, '#n-masks')).toBe(String(total));
+    expect(await text(page, '#n-failures')).toBe('1');
+    expect(await text(page, '#n-unreadable')).toBe('1');
+    expect(await text(page, '.problems')).toMatch(/failed: .*broken\.jpg.*unreadable: torn\.json: not valid JSON/s);
+    const tiles = await page.$$eval('.tile', (ts) => ts.map((t) => ({ name: t.querySelector('.name')!.textContent, masks: Number((t as HTMLElement).dataset.masks),
+      loaded: (t.querySelector('img') as HTMLImageElement).naturalWidth > 0 })));
+    expect(tiles.map((t) => t.name)).toEqual([...outputs.keys()].sort());
+    for (const t of tiles) expect(t.masks, t.name!).toBe(outputs.get(t.name!)!.annotations.length);
+    expect(tiles.every((t) => t.loaded)).toBe(true);
+    expect(await page.$$eval('svg.plot', (s) => s.length)).toBe(4);
+    await page.select('#sort', 'masks-desc');
+    const sorted = await page.$$eval('.tile', (ts) => ts.map((t) => Number((t as HTMLElement).dataset.masks)));
+    expect(sorted).toEqual([...sorted].sort((a, b) => b - a));
+    await page.screenshot({ path: path.join(shots, 'dataset.png'), fullPage: true });
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('an image page', () => {
+  it('draws every mask, hides those under the IoU slider (a pixel only in a hidden mask loses its colour), and moves with the arrow keys', async () => {
+    const names = [...outputs.keys()].sort();
+    // The image with the most masks.
+    const index = names.reduce((best, n, i) => (outputs.get(n)!.annotations.length > outputs.get(names[best])!.annotations.length ? i : best), 0);
+    const data = outputs.get(names[index])!;
+    const { width: W, height: H } = data.image;
+    const masks = data.annotations.map((a) => rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) }));
+    // The lowest-scoring mask, and a pixel that no other mask covers.
+    const low = data.annotations.reduce((b, a, k) => (a.predicted_iou < data.annotations[b].predicted_iou ? k : b), 0);
+    let pixel = -1;
+    for (let p = 0; p < W * H && pixel < 0; p++) if (masks[low][p] && masks.every((m, k) => k === low || !m[p])) pixel = p;
+    expect(pixel).toBeGreaterThanOrEqual(0);
+    const [x, y] = [pixel % W, Math.floor(pixel / W)];
+
+    const page = await open(`file://${report}/image.html?i=${index}`);
+    await page.waitForFunction(() => document.getElementById('shown')!.textContent !== '');
+    // The picture sets the stage's size, and with it where the overlay sits.
+    await page.waitForFunction(() => (document.getElementById('picture') as HTMLImageElement).complete);
+    const n = data.annotations.length;
+    expect(await text(page, '#name')).toBe(names[index]);
+    expect(await text(page, '#shown')).toBe(`${n} of ${n} masks shown`);
+    const rgba = () => page.$eval('#overlay', (c, px, py) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(px, py, 1, 1).data), x, y);
+    const before = await rgba();
+    expect(before[3]).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(shots, 'image-all.png'), fullPage: true });
+
+    const cut = data.annotations[low].predicted_iou + 1e-6;
+    await page.$eval('#min-iou', (el, v) => {
+      (el as HTMLInputElement).value = String(v);
+      el.dispatchEvent(new Event('input'));
+    }, cut);
+    const kept = data.annotations.filter((a) => a.predicted_iou >= cut).length;
+    expect(kept).toBeLessThan(n);
+    expect(await text(page, '#shown')).toBe(`${kept} of ${n} masks shown`);
+    const after = await rgba();
+    expect(after).not.toEqual(before);
+    expect(after[3]).toBe(0);
+    await page.screenshot({ path: path.join(shots, 'image-filtered.png'), fullPage: true });
+
+    // Pointing at the pixel of a visible mask names it.
+    const high = data.annotations.reduce((b, a, k) => (a.predicted_iou > data.annotations[b].predicted_iou ? k : b), 0);
+    const hp = masks[high].findIndex((v, p) => v && masks.every((m, k) => k === high || !m[p]));
+    expect(hp).toBeGreaterThanOrEqual(0);
+    {
+      const box = (await (await page.$('#overlay'))!.boundingBox())!;
+      await page.mouse.move(box.x + ((hp % W) + 0.5) * (box.width / W), box.y + (Math.floor(hp / W) + 0.5) * (box.height / H));
+      expect(await text(page, '#details')).toMatch(new RegExp(`^mask ${high + 1}: area ${(data.annotations[high] as unknown as { area: number }).area} px`));
+    }
+
+    const next = index + 1 < names.length ? index + 1 : index - 1;
+    await Promise.all([page.waitForNavigation(), page.keyboard.press(next > index ? 'ArrowRight' : 'ArrowLeft')]);
+    expect(page.url()).toMatch(new RegExp(`image\\.html\\?i=${next}$`));
+    await page.waitForFunction((name) => document.getElementById('name')!.textContent === name, {}, names[next]);
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    await page.close();
+    expect(readdirSync(shots).sort()).toEqual(['dataset.png', 'image-all.png', 'image-filtered.png']);
+  });
+});
