@@ -20,6 +20,9 @@ export {
 } from './rle/rle.js';
 export { toSa1b, imageIdFor, outputPathFor, type Sa1bFile, type Sa1bAnnotation, type Sa1bImage } from './output/sa1b.js';
 export { writeFileAtomic } from './output/atomic-write.js';
+export { folderStatus, type FolderStatus } from './output/folder-status.js';
+export { buildReport, type ReportOptions, type ReportSummary } from './report/build-report.js';
+export { parseDevice, type Device } from './model/device.js';
 export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
 export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
