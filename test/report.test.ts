@@ -36,6 +36,16 @@ beforeAll(async () => {
   // Exit 1: the torn file is listed as unreadable, and the rest of the report is written.
   expect(res.code, res.stderr).toBe(1);
   expect(res.stderr).toMatch(/torn\.json: not valid JSON/);
+  // A folder that is not a report is never replaced; an earlier report is.
+  const precious = path.join(work, 'precious');
+  mkdirSync(precious);
+  writeFileSync(path.join(precious, 'notes.txt'), 'mine');
+  const refused = await runCli(['report', out, '--to', precious]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/precious: the folder exists and is not a sam-amg report/);
+  expect(readFileSync(path.join(precious, 'notes.txt'), 'utf8')).toBe('mine');
+  const again = await runCli(['report', out, '--images', images, '--to', report]);
+  expect(again.code).toBe(1);
   shots = path.join(work, 'screenshots');
   mkdirSync(shots);
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -5,6 +6,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
+import { UsageError } from '../settings/validate.js';
 import type { DatasetEntry, PageImage } from './client.js';
 import { datasetHtml, imageHtml } from './pages.js';
 import { histogramSvg } from './plots.js';
@@ -14,7 +16,7 @@ export interface ReportOptions {
   out: string;
   /** The folder the images were read from; without it, masks are drawn on grey. */
   images?: string;
-  /** The report folder to write (replaced as a whole when it exists). */
+  /** The report folder to write: replaced as a whole when it holds an earlier report; any other non-empty folder is refused. */
   to: string;
   /** Longest side of the pictures on image pages (default 1600). */
   pictureSize?: number;
@@ -60,6 +62,11 @@ async function readFailures(out: string): Promise<{ path: string; reason: string
  * under a temporary name and renamed, so a report is whole or absent.
  */
 export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
+  // Replacing a folder is only safe when it is an earlier report (or empty).
+  const existing = await readdir(o.to).catch(() => undefined);
+  if (existing?.length && !existsSync(path.join(o.to, 'data', 'dataset.js'))) {
+    throw new UsageError(`--to ${o.to}: the folder exists and is not a sam-amg report; it would be replaced: choose another`);
+  }
   const files = await findOutputFiles(o.out);
   const failures = await readFailures(o.out);
   const summary: ReportSummary = { images: 0, masks: 0, unreadable: [], failures, missingPictures: [] };
