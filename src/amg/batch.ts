@@ -26,8 +26,6 @@ export interface Candidates {
   points: Float64Array;
 }
 
-export { MASK_THRESHOLD };
-
 /**
  * The reference's `_process_batch` after the decoder: predicted-IoU filter,
  * stability filter, binarise, inclusive box, crop-edge filter, RLE in the
@@ -37,7 +35,7 @@ export { MASK_THRESHOLD };
  */
 export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): MaskData {
   const { cropBox, imageH, imageW, upscaler } = frame;
-  const { cropH, cropW, lowRes } = upscaler.geometry;
+  const { cropW, lowRes } = upscaler.geometry;
   const plane = lowRes * lowRes;
   const cleanLowRes = frame.reference === 'sam2' && s.minMaskRegionArea > 0;
   // Only pixels between the lowest and the highest threshold in use need exact values.

@@ -1,7 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_FILE } from '../runner/manifest.js';
 import { shardOfPath } from '../runner/shard.js';
+import { readFailuresFiles } from './failures-files.js';
 import { findOutputFiles, readSa1bFile } from './read-outputs.js';
 import type { RunIdentity } from './run-identity.js';
 
@@ -28,8 +29,6 @@ export interface FolderStatus {
   unreadable: { path: string; reason: string }[];
 }
 
-const FAILURES = /^failures(?:-(\d+)-of-(\d+))?\.jsonl$/;
-
 /**
  * What an output folder holds, read while shards may be writing into it:
  * only whole files are read (writers rename complete files into place and
@@ -40,8 +39,8 @@ const FAILURES = /^failures(?:-(\d+)-of-(\d+))?\.jsonl$/;
  */
 export async function folderStatus(out: string, shards?: number): Promise<FolderStatus> {
   const manifest = await readFile(path.join(out, MANIFEST_FILE), 'utf8').then((t) => JSON.parse(t) as Partial<RunIdentity>, () => undefined);
-  const failuresFiles = (await readdir(out)).map((name) => ({ name, m: FAILURES.exec(name) })).filter((f) => f.m);
-  const count = shards ?? failuresFiles.map((f) => Number(f.m![2])).find((n) => n > 0);
+  const failuresFiles = await readFailuresFiles(out);
+  const count = shards ?? failuresFiles.find((f) => f.shard)?.shard!.count;
   const byShard = new Map<number, ShardStatus>();
   const slot = (index: number) => {
     let s = byShard.get(index);
@@ -54,7 +53,6 @@ export async function folderStatus(out: string, shards?: number): Promise<Folder
     shards: [], done: 0, failed: 0, otherFingerprint: 0, unreadable: [],
   };
   for (const file of await findOutputFiles(out)) {
-    if (FAILURES.test(path.basename(file))) continue;
     let data;
     try {
       data = await readSa1bFile(file);
@@ -69,11 +67,9 @@ export async function folderStatus(out: string, shards?: number): Promise<Folder
     slot(count ? shardOfPath(data.image.file_name, count) : 0).done++;
   }
   for (const f of failuresFiles) {
-    const text = await readFile(path.join(out, f.name), 'utf8').catch(() => '');
-    const lines = text.split('\n').filter((l) => l.trim()).length;
     // Failures of an unsharded run, or of a run with another shard count, cannot be placed in a shard.
-    const index = f.m![1] !== undefined && Number(f.m![2]) === count ? Number(f.m![1]) : count ? -1 : 0;
-    slot(index).failed += lines;
+    const index = f.shard && f.shard.count === count ? f.shard.index : count ? -1 : 0;
+    slot(index).failed += f.failures.length;
   }
   status.shards = [...byShard.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
   status.done = status.shards.reduce((n, s) => n + s.done, 0);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
+import { readFailuresFiles } from '../output/failures-files.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
 import { UsageError } from '../settings/validate.js';
@@ -33,26 +34,6 @@ export interface ReportSummary {
 }
 
 const THUMB = 240;
-const FAILURES = /^failures(?:-\d+-of-\d+)?\.jsonl$/;
-
-async function readFailures(out: string): Promise<{ path: string; reason: string }[]> {
-  const names = (await readdir(out)).filter((n) => FAILURES.test(n)).sort();
-  const all = [];
-  for (const name of names) {
-    const text = await readFile(path.join(out, name), 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const f = JSON.parse(line);
-        all.push({ path: String(f.path), reason: String(f.reason) });
-      } catch {
-        all.push({ path: name, reason: `unreadable line: ${line.slice(0, 80)}` });
-      }
-    }
-  }
-  return all;
-}
-
 /**
  * Writes a static review site for an output folder: index.html (counts,
  * histograms, failures and unreadable files, a sortable paged grid of
@@ -68,11 +49,10 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
     throw new UsageError(`--to ${o.to}: the folder exists and is not a sam-amg report; it would be replaced: choose another`);
   }
   const files = await findOutputFiles(o.out);
-  const failures = await readFailures(o.out);
+  const failures = (await readFailuresFiles(o.out)).flatMap((f) => f.failures);
   const summary: ReportSummary = { images: 0, masks: 0, unreadable: [], failures, missingPictures: [] };
   const outputs: Sa1bFile[] = [];
   for (const file of files) {
-    if (FAILURES.test(path.basename(file))) continue;
     try {
       const data = await readSa1bFile(file);
       if (data) outputs.push(data);

@@ -1,0 +1,33 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** `failures.jsonl` of an unsharded run, `failures-<i>-of-<n>.jsonl` of shard i of n (see run-dataset.ts). */
+const FAILURES_FILE = /^failures(?:-(\d+)-of-(\d+))?\.jsonl$/;
+
+export interface FailuresFile {
+  name: string;
+  /** The shard that wrote it; null for an unsharded run. */
+  shard: { index: number; count: number } | null;
+  failures: { path: string; reason: string }[];
+}
+
+/** The failures files of an output folder, in name order; a line that is not JSON is kept as its own failure. */
+export async function readFailuresFiles(out: string): Promise<FailuresFile[]> {
+  const files: FailuresFile[] = [];
+  for (const name of (await readdir(out)).sort()) {
+    const m = FAILURES_FILE.exec(name);
+    if (!m) continue;
+    // Rewritten by its shard at the end of a run: a file gone between listing and reading had nothing to say.
+    const text = await readFile(path.join(out, name), 'utf8').catch(() => '');
+    const failures = text.split('\n').filter((l) => l.trim()).map((line) => {
+      try {
+        const f = JSON.parse(line);
+        return { path: String(f.path), reason: String(f.reason) };
+      } catch {
+        return { path: name, reason: `unreadable line: ${line.slice(0, 80)}` };
+      }
+    });
+    files.push({ name, shard: m[1] === undefined ? null : { index: Number(m[1]), count: Number(m[2]) }, failures });
+  }
+  return files;
+}
