@@ -93,6 +93,20 @@ describe('the dataset page', () => {
   });
 });
 
+describe('a report without the pictures', () => {
+  it('draws the masks on grey and gives every image a grey thumbnail', async () => {
+    const bare = path.join(work, 'bare-report');
+    const res = await runCli(['report', out, '--to', bare]);
+    expect(res.stderr).toMatch(new RegExp(`${outputs.size} pictures not found \\(pass --images DIR\\), masks drawn on grey`));
+    expect(readdirSync(path.join(bare, 'thumbs')).sort()).toEqual([...outputs.keys()].map((_, i) => `${i}.jpg`));
+    const page = await open(`file://${bare}/image.html?i=0`);
+    await page.waitForFunction(() => document.getElementById('shown')!.textContent !== '');
+    expect(await text(page, '.missing')).toBe('image not found');
+    expect(await text(page, '#shown')).toMatch(/^(\d+) of \1 masks shown$/);
+    await page.close();
+  });
+});
+
 describe('an image page', () => {
   it('draws every mask, hides those under the IoU slider (a pixel only in a hidden mask loses its colour), and moves with the arrow keys', async () => {
     const names = [...outputs.keys()].sort();

@@ -71,11 +71,18 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
   const stabilities: number[] = [];
   const limit = pLimit(4);
   let done = 0;
+  // The grey tile of an image without a picture, made once.
+  let grey: Promise<Buffer> | undefined;
+  const greyTile = () => (grey ??= sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer());
   await Promise.all(outputs.map((data, i) => limit(async () => {
     const { image, annotations } = data;
     const picture = o.images ? await pictureOf(path.join(o.images, ...image.file_name.split('/'))) : undefined;
-    if (!picture) summary.missingPictures.push(image.file_name);
-    else await writePictures(picture, temp, i, o.pictureSize ?? 1600);
+    if (picture) {
+      await writePictures(picture, temp, i, o.pictureSize ?? 1600);
+    } else {
+      summary.missingPictures.push(image.file_name);
+      await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), await greyTile());
+    }
     const page: PageImage = {
       name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
       prev: i > 0 ? i - 1 : null, next: i < outputs.length - 1 ? i + 1 : null,
@@ -99,14 +106,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
   });
   summary.images = outputs.length;
   summary.masks = ious.length;
-  if (summary.missingPictures.length) {
-    // Thumbnails of images without a picture: one grey tile, copied.
-    const grey = await sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer();
-    for (const name of summary.missingPictures) {
-      const i = entries.find((e) => e.name === name)!.i;
-      await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), grey);
-    }
-  }
+  summary.missingPictures.sort();
   const title = `sam-amg report: ${path.basename(path.resolve(o.out))}`;
   const percent = (x: number) => `${+(100 * x).toPrecision(3)} %`;
   const plots = [
