@@ -34,9 +34,11 @@ export async function findOutputFiles(target: string): Promise<string[]> {
  * file: undefined.
  */
 export async function readSa1bFile(file: string): Promise<Sa1bFile | undefined> {
+  // A file that cannot be read keeps its own error (and code: a status read may race an --overwrite run).
+  const text = await readFile(file, 'utf8');
   let parsed: Sa1bFile;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }
