@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SETTING_SPECS } from '../settings/settings.js';
 import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
+import { StorageError } from '../output/storage-fault.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
@@ -57,7 +58,8 @@ Presets:
 Rerunning the same command resumes: complete outputs with the same model and settings are skipped.
 
 Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures.jsonl),
-            2 usage or model error, 130 interrupted.`);
+            2 usage or model error, 3 writing the outputs failed (disk full, quota, read-only,
+            I/O error; rerun to resume), 130 interrupted.`);
   // Actions hand their promise to main() and return nothing, so commander keeps no unhandled copy of it.
   program.action((inputs: string[], options: RunCliOptions) => {
     setResult(runCommand(inputs, options));
@@ -118,6 +120,10 @@ export async function main(argv: string[]): Promise<number> {
     if (isUserFacing(err)) {
       process.stderr.write(`sam-amg: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof StorageError) {
+      process.stderr.write(`sam-amg: ${err.message}\n`);
+      return EXIT.storage;
     }
     throw err;
   }

@@ -13,7 +13,7 @@ import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/
 import { checkNumber, invalid, UsageError } from '../settings/validate.js';
 import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
 
-export const EXIT = { ok: 0, someFailed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, someFailed: 1, usage: 2, storage: 3, interrupted: 130 } as const;
 
 export interface RunCliOptions {
   out?: string;

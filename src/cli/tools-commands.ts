@@ -6,6 +6,7 @@ import { folderStatus, formatStatus } from '../output/folder-status.js';
 import { buildReport } from '../report/build-report.js';
 import { formatReport, InspectCollector } from '../output/inspect.js';
 import { mergeToCoco } from '../output/merge-coco.js';
+import { StorageError, writingTo } from '../output/storage-fault.js';
 import { drawOverlay } from '../output/overlay.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import { checkNumber, UsageError } from '../settings/validate.js';
@@ -48,9 +49,12 @@ export async function inspectCommand(target: string, o: { viz?: string; images?:
         }
         const drawn = drawOverlay(image, data.annotations);
         const png = await sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } }).png().toBuffer();
-        await writeFileAtomic(path.join(o.viz, data.image.file_name.replace(/\.[^./]*$/, '') + '.png'), png);
+        const overlay = path.join(o.viz, data.image.file_name.replace(/\.[^./]*$/, '') + '.png');
+        await writingTo(`--viz ${o.viz}`, overlay, () => writeFileAtomic(overlay, png));
       }
     } catch (err) {
+      // The storage of --viz failing stops the command; one file's fault does not.
+      if (err instanceof StorageError) throw err;
       failed++;
       process.stderr.write(`sam-amg: ${(err as Error).message}\n`);
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { cleanUp } from './storage-fault.js';
 
 /** Suffix of in-progress files and folders; nothing ending in it is ever read as output. */
 export const TEMP_SUFFIX = '.tmp';
@@ -29,7 +30,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     }
     await rename(temp, file);
   } catch (err) {
-    await rm(temp, { force: true });
+    await cleanUp(() => rm(temp, { force: true }));
     throw err;
   }
 }
@@ -52,11 +53,17 @@ export async function writeDirAtomic(dir: string, fill: (tempDir: string) => Pro
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       await rename(dir, old);
-      await rename(temp, dir);
+      try {
+        await rename(temp, dir);
+      } catch (second) {
+        // The earlier folder goes back: a failing storage must not lose a complete output.
+        await cleanUp(() => rename(old, dir));
+        throw second;
+      }
       await rm(old, { recursive: true, force: true });
     }
   } catch (err) {
-    await rm(temp, { recursive: true, force: true });
+    await cleanUp(() => rm(temp, { recursive: true, force: true }));
     throw err;
   }
 }

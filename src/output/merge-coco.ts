@@ -1,26 +1,18 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleArea, rleBoxXyxy } from '../rle/rle.js';
 import { VERSION } from '../version.js';
+import { BufferedFile } from './buffered-file.js';
 import { findOutputFiles, readSa1bFile } from './read-outputs.js';
+import { asStorageError, cleanUp } from './storage-fault.js';
 
 export interface MergeSummary {
   images: number;
   annotations: number;
   failed: { path: string; reason: string }[];
-}
-
-async function put(stream: WriteStream, text: string | Uint8Array): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
-}
-
-async function finish(stream: WriteStream): Promise<void> {
-  stream.end();
-  await once(stream, 'finish');
 }
 
 /**
@@ -47,6 +39,8 @@ export const OBJECT_CATEGORY = { id: 1, name: 'object', supercategory: 'object' 
  * class-agnostic category. Files are read one at a
  * time and annotations streamed to a side file, so memory does not grow with
  * the number of annotations. Annotation ids run from 1 over the whole set.
+ * A write that fails on the storage is a StorageError naming `--coco FILE`,
+ * and leaves no file behind.
  */
 export async function mergeToCoco(outDir: string, cocoFile: string): Promise<MergeSummary> {
   // A previous merge written inside the folder is not an image's output.
@@ -54,12 +48,14 @@ export async function mergeToCoco(outDir: string, cocoFile: string): Promise<Mer
   const files = (await findOutputFiles(outDir)).filter((f) => path.resolve(f) !== target);
   const temp = `${cocoFile}.${hostname()}.${process.pid}.tmp`;
   const annotationsTemp = `${temp}.annotations`;
-  const main = createWriteStream(temp);
-  const side = createWriteStream(annotationsTemp);
   const summary: MergeSummary = { images: 0, annotations: 0, failed: [] };
   const seenIds = new Map<number, string>();
+  let main: BufferedFile | undefined;
+  let side: BufferedFile | undefined;
   try {
-    await put(main, `{"info":${JSON.stringify({ description: 'sam-amg automatic masks', version: VERSION, date_created: new Date().toISOString() })},`
+    main = await BufferedFile.create(temp);
+    side = await BufferedFile.create(annotationsTemp);
+    await main.write(`{"info":${JSON.stringify({ description: 'sam-amg automatic masks', version: VERSION, date_created: new Date().toISOString() })},`
       + `"licenses":[],"categories":[${JSON.stringify(OBJECT_CATEGORY)}],"images":[`);
     for (const file of files) {
       let data;
@@ -77,13 +73,13 @@ export async function mergeToCoco(outDir: string, cocoFile: string): Promise<Mer
         continue;
       }
       seenIds.set(image.image_id, file);
-      await put(main, `${summary.images ? ',' : ''}${JSON.stringify({
+      await main.write(`${summary.images ? ',' : ''}${JSON.stringify({
         id: image.image_id, width: image.width, height: image.height, file_name: image.file_name,
       })}`);
       summary.images++;
       for (const a of data.annotations) {
         summary.annotations++;
-        await put(side, `${summary.annotations > 1 ? ',' : ''}${JSON.stringify({
+        await side.write(`${summary.annotations > 1 ? ',' : ''}${JSON.stringify({
           id: summary.annotations,
           image_id: image.image_id,
           category_id: OBJECT_CATEGORY.id,
@@ -98,19 +94,21 @@ export async function mergeToCoco(outDir: string, cocoFile: string): Promise<Mer
         })}`);
       }
     }
-    await finish(side);
-    await put(main, '],"annotations":[');
-    for await (const chunk of createReadStream(annotationsTemp)) await put(main, chunk as Uint8Array);
-    await put(main, ']}\n');
-    await finish(main);
+    await side.close();
+    side = undefined;
+    await main.write('],"annotations":[');
+    for await (const chunk of createReadStream(annotationsTemp)) await main.write(chunk as Uint8Array);
+    await main.write(']}\n');
+    await main.close();
+    main = undefined;
     await rename(temp, cocoFile);
   } catch (err) {
-    main.destroy();
-    side.destroy();
-    await rm(temp, { force: true });
-    throw err;
+    await main?.abandon();
+    await side?.abandon();
+    await cleanUp(() => rm(temp, { force: true }));
+    throw asStorageError(`--coco ${cocoFile}`, cocoFile, err);
   } finally {
-    await rm(annotationsTemp, { force: true });
+    await cleanUp(() => rm(annotationsTemp, { force: true }));
   }
   return summary;
 }

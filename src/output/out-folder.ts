@@ -3,37 +3,38 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../settings/validate.js';
 import { TEMP_SUFFIX } from './atomic-write.js';
+import { describeFsError, StorageError } from './storage-fault.js';
 
 function causeOf(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ENOTDIR': return 'a part of the path is a file, not a folder';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EROFS': return 'read-only file system';
     case 'ENAMETOOLONG': return 'name too long';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EDQUOT': return 'disk quota exceeded';
     // The parent exists, yet the folder cannot be made: a virtual file system such as /proc.
     case 'ENOENT': return 'the file system there does not allow new folders';
-    default: return `${err.code ?? 'error'}: ${String(err.message).split('\n')[0]}`;
+    default: return describeFsError(err);
   }
 }
+
+/** Faults of a storage that could take outputs another time (space freed, the device back), not of the path chosen. */
+const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
 
 /**
  * Makes sure outputs can be written to `dir` before any model or image is
  * loaded: creates it (and missing parents) when absent, and proves it is a
  * writable folder by creating and removing a file in it. Anything else is a
- * UsageError naming the folder and the cause. Parents are made one at a time:
+ * UsageError naming the folder and the cause, or a StorageError when the
+ * storage is full or failing. Parents are made one at a time:
  * Node's recursive mkdir never returns for some paths (under /proc).
  */
 export async function prepareOutputFolder(dir: string): Promise<void> {
-  const fail = (cause: string) => new UsageError(`--out ${dir}: ${cause}`);
+  const fail = (cause: string, err?: NodeJS.ErrnoException) =>
+    (err?.code && TRANSIENT.has(err.code) ? new StorageError(`--out ${dir}`, dir, err) : new UsageError(`--out ${dir}: ${cause}`));
   const target = path.resolve(dir);
   const missing: string[] = [];
   for (let at = target; ; at = path.dirname(at)) {
     const info = await stat(at).catch((err: NodeJS.ErrnoException) => err);
     if (info instanceof Error) {
-      if (info.code !== 'ENOENT' || path.dirname(at) === at) throw fail(causeOf(info));
+      if (info.code !== 'ENOENT' || path.dirname(at) === at) throw fail(causeOf(info), info);
       missing.push(at);
       continue;
     }
@@ -42,14 +43,14 @@ export async function prepareOutputFolder(dir: string): Promise<void> {
   }
   for (const folder of missing.reverse()) {
     await mkdir(folder).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw fail(causeOf(err));
+      if (err.code !== 'EEXIST') throw fail(causeOf(err), err);
     });
   }
   const probe = path.join(target, `.sam-amg-probe.${hostname()}.${process.pid}${TEMP_SUFFIX}`);
   try {
     await (await open(probe, 'wx')).close();
   } catch (err) {
-    throw fail(`not writable (${causeOf(err as NodeJS.ErrnoException)})`);
+    throw fail(`not writable (${causeOf(err as NodeJS.ErrnoException)})`, err as NodeJS.ErrnoException);
   }
   await rm(probe, { force: true });
 }

@@ -40,7 +40,9 @@ export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void>
       const mask = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
       for (let k = 0; k < mask.length; k++) mask[k] *= 255;
       // One-channel 8-bit grey, as cv2.imwrite writes a uint8 mask.
-      await sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toFile(path.join(temp, `${i}.png`));
+      // Encoded in memory and written by Node, so a full disk or an I/O error keeps its error code.
+      const png = await sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+      await writeFile(path.join(temp, `${i}.png`), png);
     }
     await writeFile(path.join(temp, 'metadata.csv'), metadataCsv(file));
     await writeFile(path.join(temp, PNG_INFO_FILE), JSON.stringify(file));

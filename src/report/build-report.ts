@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
+import { writeDirAtomic } from '../output/atomic-write.js';
 import { readFailuresFiles } from '../output/failures-files.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
+import { asStorageError } from '../output/storage-fault.js';
 import { UsageError } from '../settings/validate.js';
 import type { DatasetEntry, PageImage } from './client.js';
 import { datasetHtml, imageHtml } from './pages.js';
@@ -61,8 +63,13 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
     }
   }
   outputs.sort((a, b) => (a.image.file_name < b.image.file_name ? -1 : a.image.file_name > b.image.file_name ? 1 : 0));
-  const temp = `${o.to.replace(/\/+$/, '')}.${process.pid}.tmp`;
-  await rm(temp, { recursive: true, force: true });
+  await writeDirAtomic(o.to, (temp) => writeSite(temp, outputs, summary, failures, o))
+    .catch((err) => { throw asStorageError(`--to ${o.to}`, o.to, err); });
+  return summary;
+}
+
+/** The report's files, written into `temp`. */
+async function writeSite(temp: string, outputs: Sa1bFile[], summary: ReportSummary, failures: ReportSummary['failures'], o: ReportOptions): Promise<void> {
   for (const sub of ['data/images', 'thumbs', 'pictures']) await mkdir(path.join(temp, sub), { recursive: true });
   const entries: DatasetEntry[] = [];
   const perImage: number[] = [];
@@ -74,26 +81,18 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
   // The grey tile of an image without a picture, made once.
   let grey: Promise<Buffer> | undefined;
   const greyTile = () => (grey ??= sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer());
+  // The first failed write stops the others, and the folder is handed back only once none is still writing into it.
+  let failure: unknown;
   await Promise.all(outputs.map((data, i) => limit(async () => {
-    const { image, annotations } = data;
-    const picture = o.images ? await pictureOf(path.join(o.images, ...image.file_name.split('/'))) : undefined;
-    if (picture) {
-      await writePictures(picture, temp, i, o.pictureSize ?? 1600);
-    } else {
-      summary.missingPictures.push(image.file_name);
-      await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), await greyTile());
+    if (failure) return;
+    try {
+      await writeImagePage(temp, data, i, outputs.length, o, summary, greyTile);
+      o.onProgress?.(++done, outputs.length);
+    } catch (err) {
+      failure ??= err;
     }
-    const page: PageImage = {
-      name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
-      prev: i > 0 ? i - 1 : null, next: i < outputs.length - 1 ? i + 1 : null,
-      masks: annotations.map((a) => ({
-        counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
-        stability_score: a.stability_score, point: a.point_coords[0],
-      })),
-    };
-    await writeFile(path.join(temp, 'data/images', `${i}.js`), `window.SAM_AMG_IMAGE = ${JSON.stringify(page)};\n`);
-    o.onProgress?.(++done, outputs.length);
   })));
+  if (failure) throw failure;
   outputs.forEach((data, i) => {
     const { image, annotations } = data;
     entries.push({ i, name: image.file_name, masks: annotations.length });
@@ -118,9 +117,28 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
   await writeFile(path.join(temp, 'data/dataset.js'), `window.SAM_AMG_DATASET = ${JSON.stringify({ images: entries })};\n`);
   await writeFile(path.join(temp, 'index.html'), datasetHtml({ title, images: summary.images, masks: summary.masks, failures, unreadable: summary.unreadable, plots }));
   await writeFile(path.join(temp, 'image.html'), imageHtml(title));
-  await rm(o.to, { recursive: true, force: true });
-  await rename(temp, o.to);
-  return summary;
+}
+
+/** One image's page data, picture and thumbnail (a grey tile where its picture cannot be read). */
+async function writeImagePage(temp: string, data: Sa1bFile, i: number, count: number, o: ReportOptions, summary: ReportSummary,
+  greyTile: () => Promise<Buffer>): Promise<void> {
+  const { image, annotations } = data;
+  const picture = o.images ? await pictureOf(path.join(o.images, ...image.file_name.split('/'))) : undefined;
+  if (picture) {
+    await writePictures(picture, temp, i, o.pictureSize ?? 1600);
+  } else {
+    summary.missingPictures.push(image.file_name);
+    await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), await greyTile());
+  }
+  const page: PageImage = {
+    name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
+    prev: i > 0 ? i - 1 : null, next: i < count - 1 ? i + 1 : null,
+    masks: annotations.map((a) => ({
+      counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
+      stability_score: a.stability_score, point: a.point_coords[0],
+    })),
+  };
+  await writeFile(path.join(temp, 'data/images', `${i}.js`), `window.SAM_AMG_IMAGE = ${JSON.stringify(page)};\n`);
 }
 
 /** The picture as sam-amg decoded it for the masks (same orientation), or undefined when it cannot be read. */
@@ -135,6 +153,7 @@ async function pictureOf(file: string) {
 async function writePictures(p: { width: number; height: number; data: Uint8Array }, dir: string, i: number, size: number): Promise<void> {
   const raw = () => sharp(p.data, { raw: { width: p.width, height: p.height, channels: 3 } });
   const fit = { fit: 'inside' as const, withoutEnlargement: true };
-  await raw().resize(size, size, fit).jpeg({ quality: 85 }).toFile(path.join(dir, 'pictures', `${i}.jpg`));
-  await raw().resize(THUMB, THUMB, fit).jpeg({ quality: 75 }).toFile(path.join(dir, 'thumbs', `${i}.jpg`));
+  // Encoded in memory and written by Node, so a full disk or an I/O error keeps its error code.
+  await writeFile(path.join(dir, 'pictures', `${i}.jpg`), await raw().resize(size, size, fit).jpeg({ quality: 85 }).toBuffer());
+  await writeFile(path.join(dir, 'thumbs', `${i}.jpg`), await raw().resize(THUMB, THUMB, fit).jpeg({ quality: 75 }).toBuffer());
 }

@@ -20,4 +20,8 @@ export type RunEvent =
   | { event: 'image_done'; path: string; output: string; masks: number; changed: boolean; seconds: number; timings: ImageTimings }
   | { event: 'image_skipped'; path: string; output: string; reason: 'complete' }
   | { event: 'image_failed'; path: string; reason: string }
-  | { event: 'summary'; images: number; written: number; changed: number; skipped: number; failed: number; masks: number; seconds: number; interrupted: boolean };
+  | {
+    event: 'summary'; images: number; written: number; changed: number; skipped: number; failed: number; masks: number; seconds: number; interrupted: boolean;
+    /** Set when the run stopped because writing into the output folder failed: the line the CLI prints. */
+    storage_fault?: string;
+  };

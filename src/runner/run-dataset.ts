@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../output/atomic-write.js';
 import { prepareOutputFolder } from '../output/out-folder.js';
 import { readOutputState, writeImageOutput } from '../output/image-output.js';
 import { StaleTempSweeper } from '../output/stale-temps.js';
+import { StorageError, writingTo } from '../output/storage-fault.js';
 import type { RunIdentity } from '../output/run-identity.js';
 import { outputPathFor, toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
@@ -65,9 +66,9 @@ export function failuresFileName(shard?: Shard): string {
   return shard ? `failures-${shard.index}-of-${shard.count}.jsonl` : 'failures.jsonl';
 }
 
-/** Errors that concern the whole run (bad model, bad usage), not one image. */
+/** Errors that concern the whole run (bad model, bad usage, failing output storage), not one image. */
 function isFatal(err: unknown): boolean {
-  return err instanceof ModelError || err instanceof UsageError;
+  return err instanceof ModelError || err instanceof UsageError || err instanceof StorageError;
 }
 
 function isAbort(err: unknown): boolean {
@@ -80,6 +81,7 @@ function reasonOf(err: unknown): string {
   if (e?.code === 'ENOENT') return 'file not found';
   if (e?.code === 'EACCES') return 'permission denied';
   if (e?.code === 'EISDIR') return 'is a folder, not an image';
+  if (e?.code === 'EIO') return 'input/output error reading it (the storage it is on failed)';
   return String(e?.message ?? err).split('\n')[0];
 }
 
@@ -159,7 +161,38 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     }
   });
 
-  await claimOutputFolder(outDir, identity, opts.overwrite ?? false);
+  const destination = `--out ${outDir}`;
+  const failuresFile = path.join(outDir, failuresFileName(opts.shard));
+  const collectFailures = () => [...failuresByOrder.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
+  const emitSummary = (storageFault?: string) => {
+    summary.failed = collectFailures();
+    summary.interrupted = opts.signal?.aborted ?? false;
+    summary.seconds = now() - started;
+    emit({
+      event: 'summary', images: summary.images, written: summary.written, changed: summary.changed, skipped: summary.skipped,
+      failed: summary.failed.length, masks: summary.masks, seconds: summary.seconds, interrupted: summary.interrupted,
+      ...(storageFault ? { storage_fault: storageFault } : {}),
+    });
+  };
+  // A fault of the output storage stops the run with one line that says what is done and what to do next.
+  const stopped = (err: unknown) => {
+    if (!(err instanceof StorageError)) return err;
+    const written = summary.written + summary.changed;
+    const line = err.withDetail(`${written} image${written === 1 ? '' : 's'} written, rerun to resume`);
+    emitSummary(line.message);
+    return line;
+  };
+  // An earlier run's list is removed only by a run that went through every image and failed none.
+  const recordFailures = async (wentThrough: boolean) => {
+    const failed = collectFailures();
+    await writingTo(destination, failuresFile, async () => {
+      if (failed.length > 0) await writeFileAtomic(failuresFile, failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
+      else if (wentThrough) await rm(failuresFile, { force: true });
+    });
+  };
+
+  await writingTo(destination, path.join(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
+    .catch((err) => { throw stopped(err); });
   emit({
     event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
     skipped_output_folders: list.skippedOutputFolders,
@@ -192,10 +225,13 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     if (k < work.length && !prepared.has(k)) prepared.set(k, prepare(work[k]));
   };
   let fatal: unknown;
+  // Aborted by the caller's signal, or by this run when an error ends it: no new image starts, those in flight are dropped.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const sweeper = new StaleTempSweeper();
   const limit = pLimit(opts.jobs ?? 1);
   const runOne = async (k: number) => {
-    if (opts.signal?.aborted || fatal) return;
+    if (signal.aborted) return;
     prepareAt(k);
     prepareAt(k + 1);
     const item = work[k];
@@ -214,14 +250,16 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     const stages = emptyTimings();
     try {
       const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
-        { ...opts.generate, signal: opts.signal, timings: stages });
+        { ...opts.generate, signal, timings: stages });
       const tr = now();
       const records = toRecords(data);
       const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
         { ...identity, image_sha256: ready.sha256 });
       const tw = now();
-      await sweeper.before(item.out);
-      await writeImageOutput(format, item.out, file);
+      await writingTo(destination, item.out, async () => {
+        await sweeper.before(item.out);
+        await writeImageOutput(format, item.out, file);
+      });
       const timings: ImageTimings = { read: ready.readSeconds, hash: ready.hashSeconds, ...stages, rle: tw - tr, write: now() - tw };
       if (ready.changed) summary.changed++;
       else summary.written++;
@@ -231,29 +269,23 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
         seconds: now() - t0 + ready.readSeconds + ready.hashSeconds, timings,
       });
     } catch (err) {
-      if (isAbort(err)) return;
       if (isFatal(err)) {
         fatal ??= err;
+        stop.abort();
         return;
       }
+      if (isAbort(err)) return;
       fail(item, reasonOf(err));
     }
   };
   await Promise.all(work.map((_, k) => limit(() => runOne(k))));
-  if (fatal) throw fatal;
-
-  summary.failed = [...failuresByOrder.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
-  const failuresFile = path.join(outDir, failuresFileName(opts.shard));
-  if (summary.failed.length > 0) {
-    await writeFileAtomic(failuresFile, summary.failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
-  } else if (!opts.signal?.aborted) {
-    await rm(failuresFile, { force: true });
+  if (fatal instanceof StorageError) {
+    // The images that failed before the fault did fail: listed if the storage still takes the file.
+    await recordFailures(false).catch(() => undefined);
+    throw stopped(fatal);
   }
-  summary.interrupted = opts.signal?.aborted ?? false;
-  summary.seconds = now() - started;
-  emit({
-    event: 'summary', images: summary.images, written: summary.written, changed: summary.changed, skipped: summary.skipped,
-    failed: summary.failed.length, masks: summary.masks, seconds: summary.seconds, interrupted: summary.interrupted,
-  });
+  if (fatal) throw fatal;
+  await recordFailures(!opts.signal?.aborted).catch((err) => { throw stopped(err); });
+  emitSummary();
   return summary;
 }
