@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { generateCropBoxes } from '../src/amg/geometry.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { runIdentity } from '../src/output/run-identity.js';
+import { runIdentity } from '../src/runner/identity.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { benchOptions, machineLine } from './args.js';

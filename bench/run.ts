@@ -41,7 +41,7 @@ import type { DecoderGraphMode } from '../src/model/decoder-sessions.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToColumnMajor } from '../src/rle/rle.js';
-import { runIdentity } from '../src/output/run-identity.js';
+import { runIdentity } from '../src/runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';

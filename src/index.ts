@@ -11,7 +11,8 @@ export { PostprocessPool, defaultPostprocessWorkers } from './runner/postprocess
 export { generateCropBoxes, buildPointGrid, buildLayerPointGrids, preprocessShape } from './amg/geometry.js';
 export { decodeImage, ImageDecodeError } from './image/decode.js';
 export { pilBilinearResize } from './image/pil-resize.js';
-export { cropImage, type RgbImage } from './image/rgb-image.js';
+export type { RgbImage } from './image/rgb-image.js';
+export { cropImage } from './amg/crop-image.js';
 export { SamOnnxModel, type ModelFiles, type RuntimeOptions } from './model/sam-onnx.js';
 export { ModelError } from './model/model-error.js';
 export { encodeCountsString, decodeCountsString } from './rle/coco-string.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Dim } from '../scripts/tiny-model/onnx-graph.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { graphInfo, type FamilyId } from '../src/model/families.js';
-import { parseModel, protoGraphInfo } from '../src/model/proto-info.js';
+import { parseModel, protoGraphInfo } from '../src/graph/proto-info.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';

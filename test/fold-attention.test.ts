@@ -3,13 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';
-import { findAttentions } from '../src/model/fold-attention.js';
-import { parseModel } from '../src/model/proto-info.js';
+import { findAttentions } from '../src/graph/fold-attention.js';
+import { parseModel } from '../src/graph/proto-info.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { encodeModel } from '../src/model/split.js';
+import { encodeModel } from '../src/graph/split.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToColumnMajor } from '../src/rle/rle.js';
-import { floatTensor, floatValues } from '../src/model/tensor-proto.js';
+import { floatTensor, floatValues } from '../src/graph/tensor-proto.js';
 import { PHOTOS, ROOT, tempDir } from './helpers.js';
 
 /** SAM's decoder architecture at width 64, exported by PyTorch (scripts/bench-models/make_mini_sam.py). */

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { channelMeansAsConv, findChannelMeans } from '../src/model/fold-channel-mean.js';
-import { findUpscaling, upscaleChannelsLast, upscalingProbes } from '../src/model/fold-upscaling.js';
-import { parseModel } from '../src/model/proto-info.js';
-import { pruneOutputs } from '../src/model/prune.js';
-import { encodeModel } from '../src/model/split.js';
+import { channelMeansAsConv, findChannelMeans } from '../src/graph/fold-channel-mean.js';
+import { findUpscaling, upscaleChannelsLast, upscalingProbes } from '../src/graph/fold-upscaling.js';
+import { parseModel } from '../src/graph/proto-info.js';
+import { pruneOutputs } from '../src/graph/prune.js';
+import { encodeModel } from '../src/graph/split.js';
 import { ROOT } from './helpers.js';
 
 type Model = NonNullable<ReturnType<typeof parseModel>>;

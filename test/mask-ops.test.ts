@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countAbove, isNearCropEdge, stabilityScore, thresholdedBox } from '../src/amg/mask-ops.js';
 import { boxNms } from '../src/amg/nms.js';
-import type { UpscaledMask } from '../src/amg/upscale.js';
+import type { UpscaledMask } from '../src/amg/mask-ops.js';
 
 function plane(rows: number[][]): { mask: UpscaledMask; width: number } {
   const width = rows[0].length;

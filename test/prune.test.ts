@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
-import { parseModel } from '../src/model/proto-info.js';
-import { pruneOutputs } from '../src/model/prune.js';
+import { parseModel } from '../src/graph/proto-info.js';
+import { pruneOutputs } from '../src/graph/prune.js';
 import { TINY } from './helpers.js';
 
 it('drops the decoder outputs sam-amg does not read, and leaves the others bit for bit', async () => {

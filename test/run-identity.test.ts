@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runIdentity } from '../src/output/run-identity.js';
+import { runIdentity } from '../src/runner/identity.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { tempDir, TINY } from './helpers.js';
 

@@ -14,10 +14,10 @@ import { cleanLowResRegions } from '../src/amg/low-res-cleanup.js';
 import type { PromptModel } from '../src/amg/prompt-model.js';
 import { decodeImage } from '../src/image/decode.js';
 import { IMAGENET_MEAN, IMAGENET_STD, sam2Preprocess } from '../src/model/preprocess.js';
-import { parseModel } from '../src/model/proto-info.js';
-import { dropUnneeded } from '../src/model/prune.js';
+import { parseModel } from '../src/graph/proto-info.js';
+import { dropUnneeded } from '../src/graph/prune.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from '../src/model/sam2-export.js';
+import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from '../src/graph/sam2-export.js';
 import { PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { PHOTOS, ROOT, runCli, tempDir, TINY_BATCHED } from './helpers.js';
 

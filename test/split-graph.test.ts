@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
 import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
-import { parseModel } from '../src/model/proto-info.js';
-import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../src/model/split.js';
+import { parseModel } from '../src/graph/proto-info.js';
+import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../src/graph/split.js';
 
 /** out = (e·w + p) · (w + w) + e·w, with e fixed for a crop and p a prompt. */
 function graph(outputFromCrop = false): Uint8Array {

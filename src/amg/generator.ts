@@ -1,7 +1,7 @@
 import type { RgbImage } from '../image/rgb-image.js';
-import { cropImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
+import { cropImage } from './crop-image.js';
 import { buildLayerPointGrids, generateCropBoxes, type CropBox } from './geometry.js';
 import { MaskData } from './mask-data.js';
 import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';

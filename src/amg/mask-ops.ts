@@ -1,8 +1,22 @@
 import type { BoxXyxy } from './geometry.js';
-import type { UpscaledMask } from './upscale.js';
 
 /** Mask logits are binarised at 0, as SAM's `mask_threshold`. */
 export const MASK_THRESHOLD = 0;
+
+/**
+ * An upscaled mask: crop-sized logits, row-major. Only columns
+ * [rowStart[y], rowEnd[y]) of each row hold values; every other pixel is
+ * -Infinity and is known to pass no threshold at or above the upscaler's floor.
+ * A value may be +Infinity where the exact one is known to exceed the ceiling.
+ */
+export interface UpscaledMask {
+  logits: Float32Array;
+  rowStart: Int32Array;
+  rowEnd: Int32Array;
+  /** Pixels whose exact value exceeds the floor, and the ceiling (the stability score's two counts). */
+  aboveFloor: number;
+  aboveCeiling: number;
+}
 
 /** Pixels above `threshold` in the computed spans (pixels outside them pass no threshold). */
 export function countAbove(mask: UpscaledMask, width: number, threshold: number): number {

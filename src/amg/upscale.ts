@@ -4,7 +4,7 @@
  * the same logits as the reference (checked bit for bit against PyTorch in
  * test/golden.test.ts).
  */
-import { countAbove } from './mask-ops.js';
+import { countAbove, type UpscaledMask } from './mask-ops.js';
 import { intersectionReach, runsAbove, unionReach, type Reach } from './runs.js';
 
 const f32 = Math.fround;
@@ -81,21 +81,6 @@ export interface UpscaleGeometry {
   /** Crop size in image pixels. */
   cropH: number;
   cropW: number;
-}
-
-/**
- * An upscaled mask: crop-sized logits, row-major. Only columns
- * [rowStart[y], rowEnd[y]) of each row hold values; every other pixel is
- * -Infinity and is known to pass no threshold at or above the upscaler's floor.
- * A value may be +Infinity where the exact one is known to exceed the ceiling.
- */
-export interface UpscaledMask {
-  logits: Float32Array;
-  rowStart: Int32Array;
-  rowEnd: Int32Array;
-  /** Pixels whose exact value exceeds the floor, and the ceiling (the stability score's two counts). */
-  aboveFloor: number;
-  aboveCeiling: number;
 }
 
 export interface Upscaler {

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { preprocessShape } from '../amg/geometry.js';
 import type { CropEmbedding } from '../amg/prompt-model.js';
-import { fixedDim, type FamilyPlan, type GraphInfo } from './families.js';
+import type { GraphInfo } from '../graph/proto-info.js';
+import { fixedDim, type FamilyPlan } from './families.js';
 import { fromFloat16, toFloat16 } from './float16.js';
 
 /** A crop's encoder outputs, keyed by the decoder input they feed, plus its frame. */

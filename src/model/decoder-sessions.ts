@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import type { FamilyPlan, GraphInfo } from './families.js';
+import type { GraphInfo } from '../graph/proto-info.js';
+import type { FamilyPlan } from './families.js';
 import { ModelError } from './model-error.js';
-import { ELEMENT_CODES, parseModel, protoGraphInfo } from './proto-info.js';
-import { dropUnneeded, hasExternalData, pruneOutputs } from './prune.js';
-import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from './sam2-export.js';
-import { encodeModel, fixedForCrop, splitAtCropInputs, splitAtOutput, typeInputs } from './split.js';
-import { findAttentions, foldAttentions, valuesToProbe, type FoldedAttention } from './fold-attention.js';
-import { channelMeansAsConv, findChannelMeans } from './fold-channel-mean.js';
-import { findUpscaling, upscaleChannelsLast, upscalingProbes } from './fold-upscaling.js';
+import { ELEMENT_CODES, parseModel, protoGraphInfo } from '../graph/proto-info.js';
+import { dropUnneeded, hasExternalData, pruneOutputs } from '../graph/prune.js';
+import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from '../graph/sam2-export.js';
+import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../graph/split.js';
+import { applyFolds, findFoldTargets, probingCopy, type Folded } from '../graph/fold.js';
 
 /**
  * How the decoder graph runs: 'staged' computes the nodes that depend only
@@ -19,7 +18,7 @@ import { findUpscaling, upscaleChannelsLast, upscalingProbes } from './fold-upsc
  * every prompt and the mask stage only for prompts with a mask that can pass
  * the IoU filter; 'folded' (default) does the same with the attentions
  * between the prompt's few tokens and the image's many rewritten to do less
- * arithmetic (see fold-attention.ts: the same maths, other float rounding);
+ * arithmetic (see src/graph/fold-attention.ts: the same maths, other float rounding);
  * 'split' the per-crop part once and the rest for every prompt; 'whole' runs
  * the exported graph as it is on every call, the reference the tests compare
  * the others against. All but 'folded' give the whole graph's outputs bit for bit.
@@ -41,19 +40,12 @@ export interface DecoderSessions {
   openWhole: () => Promise<ort.InferenceSession>;
   /** Why a graph asked to split runs whole. */
   notSplit?: string;
-  /** Why samexporter's ±32 clamp on a SAM 2 graph's mask output stayed (see sam2-export.ts). */
+  /** Why samexporter's ±32 clamp on a SAM 2 graph's mask output stayed (see src/graph/sam2-export.ts). */
   clampKept?: string;
-  /** Whether a dynamic prompt axis was limited to one prompt per call (see sam2-export.ts). */
+  /** Whether a dynamic prompt axis was limited to one prompt per call (see src/graph/sam2-export.ts). */
   onePromptPerCall?: boolean;
   /** When folded: the attentions rewritten, and the whole graph's outputs on the sample call, to check the folded parts against. */
-  folded?: {
-    attentions: FoldedAttention[];
-    /** Channel means (LayerNorm2d) run as 1×1 convolutions. */
-    channelMeans: number;
-    /** Whether the output upscaling and mask product run channels-last (see fold-upscaling.ts). */
-    channelsLast: boolean;
-    reference: ort.InferenceSession.OnnxValueMapType;
-  };
+  folded?: Folded & { reference: ort.InferenceSession.OnnxValueMapType };
 }
 
 /** What a decoder is opened for: the inputs fixed for a crop, and one call of the shapes every call has. */
@@ -172,10 +164,10 @@ export async function openDecoder(
 
 /**
  * A copy of `model` with the rewrites that do less arithmetic for calls of
- * the sample's shapes (fold-attention.ts, fold-upscaling.ts,
- * fold-channel-mean.ts): the graph is run once on the sample with the values
- * whose shapes they need as extra outputs. Returns the copy, what was
- * rewritten and the graph's own outputs on the sample; undefined when nothing was.
+ * the sample's shapes (src/graph/fold.ts): the graph is run once on the
+ * sample with the values whose shapes they need as extra outputs. Returns the
+ * copy, what was rewritten and the graph's own outputs on the sample;
+ * undefined when nothing was.
  */
 async function foldForCalls(
   original: onnxProto.onnx.IModelProto,
@@ -185,30 +177,20 @@ async function foldForCalls(
 ): Promise<{ model: onnxProto.onnx.IModelProto; folded: NonNullable<DecoderSessions['folded']> } | undefined> {
   const bytes = encodeModel(original);
   const model = parseModel(bytes)!;
-  const matches = findAttentions(model);
-  const upscaling = findUpscaling(model);
-  const means = findChannelMeans(model);
-  if (matches.length === 0 && !upscaling && means.length === 0) return undefined;
-  const probed = [...new Set([...valuesToProbe(matches), ...(upscaling ? upscalingProbes(upscaling) : []), ...means.map((n) => n.input![0])])];
-  const outputs = (model.graph!.output ?? []).map((o) => o.name!);
-  const withProbes = parseModel(bytes)!;
-  withProbes.graph!.output!.push(...probed.filter((v) => !outputs.includes(v)).map((name) => ({ name })));
-  const probe = await ort.InferenceSession.create(encodeModel(withProbes), { ...options, enableProfiling: false });
+  const targets = findFoldTargets(model);
+  if (!targets) return undefined;
+  const probe = await ort.InferenceSession.create(encodeModel(probingCopy(bytes, targets.probes)), { ...options, enableProfiling: false });
   let values: ort.InferenceSession.OnnxValueMapType;
   try {
     values = await probe.run(Object.fromEntries(probe.inputNames.map((n) => [n, sample[n]])));
   } finally {
     await probe.release();
   }
-  // Only float32 values are rewritten (the new weights are float32).
-  const shapes = new Map(probed.filter((v) => values[v].type === 'float32').map((v) => [v, values[v].dims.map(Number)]));
-  const fixed = fixedForCrop(model, cropConstant, { callShapesFixed: true });
-  const channelsLast = !!upscaling && !fixed(upscaling.input) && upscaleChannelsLast(model, upscaling, shapes);
-  // The channel means the channels-last upscaling did not take (it rebuilt the node list: look again).
-  const channelMeans = channelMeansAsConv(model, findChannelMeans(model), shapes, fixed);
-  const attentions = foldAttentions(model, matches, shapes, fixed);
-  if (attentions.length === 0 && channelMeans === 0 && !channelsLast) return undefined;
-  return { model, folded: { attentions, channelMeans, channelsLast, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) } };
+  const shapes = new Map(targets.probes.filter((v) => values[v].type === 'float32').map((v) => [v, values[v].dims.map(Number)]));
+  const folded = applyFolds(model, targets, shapes, cropConstant);
+  if (!folded) return undefined;
+  const outputs = (original.graph!.output ?? []).map((o) => o.name!);
+  return { model, folded: { ...folded, reference: Object.fromEntries(outputs.map((o) => [o, values[o]])) } };
 }
 
 /** The element type and shape of each output of a session, for the inputs of a part that reads them. */

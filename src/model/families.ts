@@ -1,4 +1,5 @@
 import type * as ort from 'onnxruntime-node';
+import type { GraphInfo, TensorInfo } from '../graph/proto-info.js';
 import { ModelError } from './model-error.js';
 
 export type FamilyId = 'sam' | 'edgesam' | 'efficientvit-sam' | 'sam2' | 'efficientsam';
@@ -11,18 +12,6 @@ export const FAMILIES: Readonly<Record<FamilyId, { title: string; signature: str
   sam2: { title: 'SAM 2 / 2.1 (samexporter)', signature: ['image_embed', 'high_res_feats_0', 'high_res_feats_1', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input'] },
   efficientsam: { title: 'EfficientSAM', signature: ['image_embeddings', 'batched_point_coords', 'batched_point_labels', 'orig_im_size'] },
 };
-
-export interface TensorInfo {
-  type: string;
-  shape: readonly (number | string)[];
-}
-
-/** Names, dtypes and shapes of a graph's inputs and outputs. */
-export interface GraphInfo {
-  file: string;
-  inputs: Map<string, TensorInfo>;
-  outputs: Map<string, TensorInfo>;
-}
 
 export function graphInfo(session: ort.InferenceSession, file: string): GraphInfo {
   const collect = (names: readonly string[], metas: readonly ort.InferenceSession.ValueMetadata[]) =>

@@ -9,13 +9,14 @@ import { DEFAULT_SETTINGS, type AmgReference } from '../settings/settings.js';
 import {
   cropConstantInputs, embeddingFrame, floatData, floatTensor, madeUpEmbedding, OnnxEmbedding, promptFeeds, retype, sampleFrame, samplePoints,
 } from './decoder-feeds.js';
-import { graphInfo, planFamily, type FamilyId, type FamilyPlan, type GraphInfo } from './families.js';
+import type { GraphInfo } from '../graph/proto-info.js';
+import { graphInfo, planFamily, type FamilyId, type FamilyPlan } from './families.js';
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, sam2Preprocess, toHwcFloat } from './preprocess.js';
 import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
 import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
-import type { FoldedAttention } from './fold-attention.js';
+import type { FoldedAttention } from '../graph/fold-attention.js';
 
 export interface ModelFiles {
   encoder: string;

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
-import path from 'node:path';
-import { recordedOrHashed, sha256File } from '../model/file-digest.js';
-import { readModelConfig } from '../model/model-config.js';
-import type { ModelFiles } from '../model/sam-onnx.js';
 import { SETTING_SPECS, type AmgSettings } from '../settings/settings.js';
 import { VERSION } from '../version.js';
 
 export type OutputFormat = 'json' | 'png';
+
+/** The SHA-256 of each model file (the config's is null when there is none): what outputs record of the model. */
+export interface ModelIdentity {
+  encoder: string;
+  decoder: string;
+  config: string | null;
+}
 
 /**
  * What produced an output: recorded in every output file and in the run
@@ -20,7 +22,7 @@ export interface RunIdentity {
   version: string;
   fingerprint: string;
   format: OutputFormat;
-  model: { encoder: string; decoder: string; config: string | null };
+  model: ModelIdentity;
   settings: Record<string, number | string>;
 }
 
@@ -46,16 +48,8 @@ export function outputSettings(settings: AmgSettings): Record<string, number | s
   return out;
 }
 
-export async function runIdentity(files: ModelFiles, settings: AmgSettings, format: OutputFormat): Promise<RunIdentity> {
-  const configExists = files.config ? await access(files.config).then(() => true, () => false) : false;
-  // A pulled model's checksums stand while its files are untouched; other files are hashed.
-  const digests = configExists ? (await readModelConfig(files.config!)).digests ?? {} : {};
-  const recorded = (file: string) => (configExists && path.dirname(file) === path.dirname(files.config!) ? digests[path.basename(file)] : undefined);
-  const model = {
-    encoder: await recordedOrHashed(files.encoder, recorded(files.encoder)),
-    decoder: await recordedOrHashed(files.decoder, recorded(files.decoder)),
-    config: configExists ? await sha256File(files.config!) : null,
-  };
+/** The identity of a run of `model` with `settings`, writing `format`. */
+export function identityOf(model: ModelIdentity, settings: AmgSettings, format: OutputFormat): RunIdentity {
   const chosen = outputSettings(settings);
   const fingerprint = createHash('sha256').update(JSON.stringify({ model, settings: chosen })).digest('hex');
   return { tool: 'sam-amg', version: VERSION, fingerprint, format, model, settings: chosen };

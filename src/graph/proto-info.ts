@@ -1,7 +1,18 @@
 import onnxProto from 'onnx-proto';
-import type { GraphInfo, TensorInfo } from './families.js';
 
 const { onnx } = onnxProto;
+
+export interface TensorInfo {
+  type: string;
+  shape: readonly (number | string)[];
+}
+
+/** Names, dtypes and shapes of a graph's inputs and outputs. */
+export interface GraphInfo {
+  file: string;
+  inputs: Map<string, TensorInfo>;
+  outputs: Map<string, TensorInfo>;
+}
 
 /** onnxruntime's name for each ONNX element type, as its session metadata gives it. */
 const ELEMENT_TYPES: Readonly<Record<number, string>> = {

@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers.js';
+
+/** The rooms of src/ and what each may take from the others (docs/architecture.md). */
+
+interface Import { from: string; spec: string; typeOnly: boolean; target?: string }
+
+const SRC = path.join(ROOT, 'src');
+
+function sourceFiles(dir = SRC): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? sourceFiles(full) : e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Every static import and re-export of a file, with the file it resolves to when relative. */
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  const found: Import[] = [];
+  for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)) {
+    const spec = m[3];
+    const target = spec.startsWith('.') ? path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts') : undefined;
+    found.push({ from: file, spec, typeOnly: !!m[2], target });
+  }
+  return found;
+}
+
+const files = sourceFiles();
+const imports = files.flatMap(importsOf);
+const room = (file: string) => path.relative(SRC, file).split(path.sep)[0];
+const show = (i: Import) => `${path.relative(ROOT, i.from)} imports ${i.spec}`;
+
+describe('rooms import only what they may', () => {
+  it('finds the imports it checks (the scan itself works)', () => {
+    expect(files.length).toBeGreaterThan(60);
+    expect(imports.some((i) => room(i.from) === 'graph' && i.spec === 'onnx-proto')).toBe(true);
+    expect(imports.some((i) => room(i.from) === 'amg' && i.typeOnly && i.target && room(i.target) === 'image')).toBe(true);
+  });
+
+  it('src/graph: protobuf in and out, no onnxruntime session, no file system', () => {
+    const bad = imports.filter((i) => room(i.from) === 'graph'
+      && (i.spec === 'onnxruntime-node' || /^(node:)?(fs|fs\/promises)$/.test(i.spec) || (i.target && !['graph'].includes(room(i.target)))));
+    expect(bad.map(show)).toEqual([]);
+  });
+
+  it('src/amg and src/rle: pure, taking only types from image and model, nothing from I/O or onnxruntime', () => {
+    const bad = imports.filter((i) => ['amg', 'rle'].includes(room(i.from)) && (
+      i.spec.startsWith('node:') || i.spec === 'onnxruntime-node' || i.spec === 'sharp'
+      || (!i.typeOnly && i.target && ['image', 'model', 'graph', 'output', 'runner', 'cli', 'report'].includes(room(i.target)))));
+    expect(bad.map(show)).toEqual([]);
+  });
+
+  it('src/output: writers know records, not models', () => {
+    const bad = imports.filter((i) => room(i.from) === 'output' && i.target && ['model', 'graph'].includes(room(i.target)));
+    expect(bad.map(show)).toEqual([]);
+  });
+
+  it('no file imports itself back through others', () => {
+    const edges = new Map<string, string[]>();
+    for (const i of imports) if (i.target) edges.set(i.from, [...(edges.get(i.from) ?? []), i.target]);
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, trail: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...trail.slice(trail.indexOf(file)), file].map((f) => path.relative(SRC, f)).join(' -> '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const next of edges.get(file) ?? []) visit(next, [...trail, file]);
+      state.set(file, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
+});
