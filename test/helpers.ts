@@ -143,3 +143,23 @@ export function spawnCli(args: string[], onLine: (line: string, child: import('n
   });
   return { child, done };
 }
+
+/** Even-odd fill at pixel centres: what a rasteriser sampling pixel centres gives back. */
+export function fillPolygon(ring: readonly number[], width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const n = ring.length / 2;
+  for (let y = 0; y < height; y++) {
+    const cy = y + 0.5;
+    const xs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const ax = ring[2 * i], ay = ring[2 * i + 1];
+      const bx = ring[2 * ((i + 1) % n)], by = ring[2 * ((i + 1) % n) + 1];
+      if ((ay <= cy) !== (by <= cy)) xs.push(ax + ((cy - ay) / (by - ay)) * (bx - ax));
+    }
+    xs.sort((a, b) => a - b);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      for (let x = Math.max(0, Math.ceil(xs[k] - 0.5)); x < width && x + 0.5 < xs[k + 1]; x++) out[y * width + x] = 1;
+    }
+  }
+  return out;
+}

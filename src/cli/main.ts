@@ -5,10 +5,21 @@ import { StorageError } from '../output/storage-fault.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
-import { inspectCommand, mergeCommand, reportCommand, statusCommand } from './tools-commands.js';
+import { exportCommand, inspectCommand, mergeCommand, reportCommand, statusCommand } from './tools-commands.js';
+import { EXPORT_FORMATS } from '../export/export.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** The filters on stored masks that export and merge share. */
+function addFilterOptions(command: Command): Command {
+  return command
+    .option('--min-predicted-iou <x>', 'keep masks whose predicted IoU is above this (as --pred-iou-thresh)')
+    .option('--min-stability-score <x>', 'keep masks whose stability score is at least this (as --stability-score-thresh)')
+    .option('--min-area <px>', 'keep masks of at least this many pixels (as --min-mask-area)')
+    .option('--max-area-fraction <x>', 'keep masks covering less than this fraction of the image (as --max-mask-area-fraction)')
+    .option('--reject <file>', 'leave out the masks named in this JSON file, {"<file_name>": [annotation ids]} (the review site downloads it)');
 }
 
 function buildProgram(setResult: (p: Promise<number>) => void): Command {
@@ -65,13 +76,27 @@ Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures
     setResult(runCommand(inputs, options));
   });
   addModelsCommand(program, setResult);
-  program.command('merge')
-    .description('write one COCO instances file from the per-image outputs of a folder')
+  const merge = program.command('merge')
+    .description('write one COCO instances file from the per-image outputs of a folder (the same as export --format coco)')
     .argument('<out>', 'output folder of a run')
-    .requiredOption('--coco <file>', 'COCO annotations file to write')
+    .requiredOption('--coco <file>', 'COCO annotations file to write');
+  addFilterOptions(merge)
     .option('-q, --quiet', 'print nothing but errors')
-    .action((out: string, o: { coco: string; quiet?: boolean }) => {
+    .action((out: string, o: Parameters<typeof mergeCommand>[1]) => {
       setResult(mergeCommand(out, o));
+    });
+  const exporter = program.command('export')
+    .description('write the masks of an output folder for another tool: COCO, Ultralytics YOLO segmentation, Label Studio, label maps')
+    .argument('<out>', 'output folder of a run')
+    .addOption(new Option('--format <format>', 'coco: one COCO instances file; yolo: labels/<name>.txt polygons and data.yaml; '
+      + 'labelstudio: tasks.json with brush pre-annotations and config.xml; labelmap: one 16-bit PNG of mask ids per image').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .requiredOption('--to <path>', 'the file (coco) or folder (the others) to write; an earlier export there is replaced, any other non-empty folder refused')
+    .option('--image-root <prefix>', 'labelstudio: put before each image\'s file name in data.image, e.g. /data/local-files/?d=images/ or s3://bucket/images/ (default: none)')
+    .option('--simplify <px>', 'yolo: Douglas-Peucker tolerance in pixels (default: none, the exact outline)');
+  addFilterOptions(exporter)
+    .option('-q, --quiet', 'print nothing but errors')
+    .action((out: string, o: Parameters<typeof exportCommand>[1]) => {
+      setResult(exportCommand(out, o));
     });
   program.command('inspect')
     .description('summarise masks per image, areas and scores; optionally draw overlays')

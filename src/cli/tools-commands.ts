@@ -1,27 +1,57 @@
 import path from 'node:path';
 import sharp from 'sharp';
+import { exportLabels, type ExportFormat, type ExportSummary } from '../export/export.js';
+import { filterFromFlags, type FilterFlags } from '../export/mask-filter.js';
 import { decodeImage } from '../image/decode.js';
 import { writeFileAtomic } from '../output/atomic-write.js';
 import { folderStatus, formatStatus } from '../output/folder-status.js';
 import { buildReport } from '../report/build-report.js';
 import { formatReport, InspectCollector } from '../output/inspect.js';
-import { mergeToCoco } from '../output/merge-coco.js';
 import { StorageError, writingTo } from '../output/storage-fault.js';
 import { drawOverlay } from '../output/overlay.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import { checkNumber, UsageError } from '../settings/validate.js';
 import { EXIT } from './run-command.js';
 
-/** `sam-amg merge OUT --coco FILE` */
-export async function mergeCommand(outDir: string, o: { coco: string; quiet?: boolean }): Promise<number> {
-  const summary = await mergeToCoco(outDir, o.coco).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new UsageError(`${err.path ?? outDir}: no such file or folder`);
-    throw err;
-  });
+export interface ExportFlags extends FilterFlags {
+  format: ExportFormat;
+  to: string;
+  imageRoot?: string;
+  simplify?: string;
+  quiet?: boolean;
+}
+
+function filteredNote(summary: ExportSummary): string {
+  return summary.filteredOut ? `; ${summary.filteredOut} masks filtered out` : '';
+}
+
+function skippedNote(summary: ExportSummary): string {
   for (const f of summary.failed) process.stderr.write(`sam-amg: ${f.path}: ${f.reason}\n`);
+  return summary.failed.length ? `; ${summary.failed.length} files skipped` : '';
+}
+
+/** `sam-amg export OUT --format FORMAT --to DEST` */
+export async function exportCommand(out: string, o: ExportFlags): Promise<number> {
+  const filter = await filterFromFlags(o);
+  const simplify = o.simplify === undefined ? undefined : checkNumber('--simplify', o.simplify, { min: 0 });
+  if (o.format !== 'yolo' && simplify !== undefined) throw new UsageError('--simplify goes with --format yolo (the other formats hold masks, not polygons)');
+  if (o.format !== 'labelstudio' && o.imageRoot !== undefined) throw new UsageError('--image-root goes with --format labelstudio');
+  const summary = await exportLabels({ out, format: o.format, to: o.to, filter, imageRoot: o.imageRoot, simplify });
+  const skipped = skippedNote(summary);
   if (!o.quiet) {
-    process.stderr.write(`sam-amg: merged ${summary.images} images and ${summary.annotations} annotations into ${o.coco}` +
-      `${summary.failed.length ? `; ${summary.failed.length} files skipped` : ''}\n`);
+    const labelled = o.format === 'labelmap' ? `; ${(100 * summary.labelledPixels / Math.max(1, summary.pixels)).toFixed(1)} % of pixels labelled` : '';
+    process.stderr.write(`sam-amg: exported ${summary.images} images and ${summary.masks} masks as ${o.format} to ${o.to}${filteredNote(summary)}${labelled}${skipped}\n`);
+  }
+  return summary.failed.length ? EXIT.someFailed : EXIT.ok;
+}
+
+/** `sam-amg merge OUT --coco FILE`: `export --format coco`, named as before. */
+export async function mergeCommand(out: string, o: FilterFlags & { coco: string; quiet?: boolean }): Promise<number> {
+  const filter = await filterFromFlags(o);
+  const summary = await exportLabels({ out, format: 'coco', to: o.coco, filter, destinationFlag: '--coco' });
+  const skipped = skippedNote(summary);
+  if (!o.quiet) {
+    process.stderr.write(`sam-amg: merged ${summary.images} images and ${summary.masks} annotations into ${o.coco}${filteredNote(summary)}${skipped}\n`);
   }
   return summary.failed.length ? EXIT.someFailed : EXIT.ok;
 }

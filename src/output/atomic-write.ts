@@ -8,7 +8,7 @@ import { cleanUp } from './storage-fault.js';
 export const TEMP_SUFFIX = '.tmp';
 
 /** A name beside `target` that no other process, here or on another machine, will use. */
-function tempNameFor(target: string): string {
+export function tempNameFor(target: string): string {
   return `${target}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
 }
 

@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempNameFor, writeDirAtomic } from '../output/atomic-write.js';
+import { BufferedFile } from '../output/buffered-file.js';
+import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
+import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
+import { removeStaleTemps } from '../output/stale-temps.js';
+import { asStorageError, cleanUp } from '../output/storage-fault.js';
+import { UsageError } from '../settings/validate.js';
+import { VERSION } from '../version.js';
+import { CocoWriter } from './coco.js';
+import { labelMap, labelMapPng } from './label-map.js';
+import { LABEL_STUDIO_CONFIG, labelStudioTask } from './label-studio.js';
+import { keptAnnotations, type StoredMaskFilter } from './mask-filter.js';
+import { writeYoloLabels, yoloDataYaml } from './yolo.js';
+
+export const EXPORT_FORMATS = ['coco', 'yolo', 'labelstudio', 'labelmap'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  /** The output folder of a run (either output format), or one per-image file. */
+  out: string;
+  format: ExportFormat;
+  /** The COCO file, or the folder of the other formats. */
+  to: string;
+  filter?: StoredMaskFilter;
+  /** Label Studio: put before each file_name in `data.image` (`/data/local-files/?d=images/`, `s3://bucket/`, `https://…/`). */
+  imageRoot?: string;
+  /** YOLO: Douglas–Peucker tolerance in pixels (0: the exact outline). */
+  simplify?: number;
+  /** How messages name the destination (default `--to`; `merge` says `--coco`). */
+  destinationFlag?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ExportSummary {
+  images: number;
+  /** Masks written, and masks the filters took out. */
+  masks: number;
+  filteredOut: number;
+  /** Per-image files that could not be read or exported, each with the cause; the rest were exported. */
+  failed: { path: string; reason: string }[];
+  /** Label maps: pixels with a label, and all pixels. */
+  labelledPixels: number;
+  pixels: number;
+}
+
+/** Names the folder formats write besides their labels; an export there is replaced by the next. */
+export const EXPORT_MARKER = '.sam-amg-export.json';
+
+interface FormatWriter {
+  add(data: Sa1bFile, kept: Sa1bAnnotation[], source: string, summary: ExportSummary): Promise<void>;
+  finish(): Promise<void>;
+  abandon(): Promise<void>;
+}
+
+async function folderWriter(o: ExportOptions, dir: string): Promise<FormatWriter> {
+  const done = async () => writeFile(path.join(dir, EXPORT_MARKER), `${JSON.stringify({ tool: 'sam-amg', version: VERSION, format: o.format, from: path.resolve(o.out), filter: describeFilter(o.filter) })}\n`);
+  const nothing = async () => undefined;
+  if (o.format === 'yolo') {
+    return {
+      add: (data, kept) => writeYoloLabels(dir, data, kept, o.simplify ?? 0),
+      finish: async () => {
+        await writeFile(path.join(dir, 'data.yaml'), yoloDataYaml(o.to));
+        await done();
+      },
+      abandon: nothing,
+    };
+  }
+  if (o.format === 'labelmap') {
+    return {
+      add: async (data, kept, _source, summary) => {
+        const { width, height, file_name } = data.image;
+        const { labels, labelled } = labelMap(data, kept);
+        const parsed = path.posix.parse(file_name);
+        const target = path.join(dir, ...parsed.dir.split('/').filter(Boolean), `${parsed.name}.png`);
+        await mkdir(path.dirname(target), { recursive: true });
+        await writeFile(target, await labelMapPng(labels, width, height));
+        summary.labelledPixels += labelled;
+        summary.pixels += width * height;
+      },
+      finish: done,
+      abandon: nothing,
+    };
+  }
+  // Label Studio: one list of tasks, streamed; the buffer of a mask's RGBA bytes is kept between images of one size.
+  const tasks = await BufferedFile.create(path.join(dir, 'tasks.json'));
+  let rgba = new Uint8Array(0);
+  let count = 0;
+  await tasks.write('[');
+  return {
+    add: async (data, kept) => {
+      const size = data.image.width * data.image.height * 4;
+      if (rgba.length !== size) rgba = new Uint8Array(size);
+      await tasks.write(`${count++ ? ',' : ''}\n${labelStudioTask(data, kept, o.imageRoot ?? '', rgba)}`);
+    },
+    finish: async () => {
+      await tasks.write('\n]\n');
+      await tasks.close();
+      await writeFile(path.join(dir, 'config.xml'), LABEL_STUDIO_CONFIG);
+      await done();
+    },
+    abandon: () => tasks.abandon(),
+  };
+}
+
+function describeFilter(f: StoredMaskFilter = {}) {
+  return {
+    min_predicted_iou: f.minPredictedIou ?? null,
+    min_stability_score: f.minStabilityScore ?? null,
+    min_area: f.minArea ?? null,
+    max_area_fraction: f.maxAreaFraction ?? null,
+    rejected: f.reject ? [...f.reject.values()].reduce((n, ids) => n + ids.size, 0) : 0,
+  };
+}
+
+/** Reads each per-image file in turn and hands its kept masks to the writer; unreadable files are listed, not fatal. */
+async function feed(o: ExportOptions, files: string[], writer: FormatWriter, summary: ExportSummary): Promise<void> {
+  let done = 0;
+  for (const file of files) {
+    let data: Sa1bFile | undefined;
+    try {
+      data = await readSa1bFile(file);
+    } catch (err) {
+      summary.failed.push({ path: file, reason: (err as Error).message.replace(`${file}: `, '') });
+      continue;
+    }
+    o.onProgress?.(++done, files.length);
+    // A COCO file (a merge kept in the folder) is no image's output.
+    if (!data) continue;
+    const kept = keptAnnotations(data, o.filter ?? {});
+    try {
+      await writer.add(data, kept, file, summary);
+    } catch (err) {
+      // A file's own fault (an id clash, labels that do not fit) skips it; a system error is the destination's and ends the export.
+      if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== undefined) throw err;
+      summary.failed.push({ path: file, reason: err.message });
+      continue;
+    }
+    summary.images++;
+    summary.masks += kept.length;
+    summary.filteredOut += data.annotations.length - kept.length;
+  }
+  if (summary.images === 0) {
+    throw new UsageError(`${o.out}: holds no sam-amg outputs${summary.failed.length ? ` it could read (${summary.failed.length} unreadable files)` : ''}; nothing was written`);
+  }
+}
+
+/**
+ * Writes the masks of an output folder in the form another tool reads:
+ * `coco` one COCO instances file, `yolo` Ultralytics segmentation labels,
+ * `labelstudio` Label Studio tasks with brush pre-annotations and their
+ * labelling config, `labelmap` one 16-bit PNG of labels per image. Per-image
+ * files are read one at a time; the destination is written under a
+ * temporary name and renamed, so it is whole or absent (an earlier export of
+ * the same kind is replaced; any other non-empty folder is refused).
+ */
+export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
+  const destination = `${o.destinationFlag ?? '--to'} ${o.to}`;
+  const target = path.resolve(o.to);
+  // An earlier export written inside the folder is not an image's output.
+  if (!existsSync(o.out)) throw new UsageError(`${o.out}: no such file or folder`);
+  const files = (await findOutputFiles(o.out)).filter((f) => path.resolve(f) !== target && !path.resolve(f).startsWith(`${target}${path.sep}`));
+  const summary: ExportSummary = { images: 0, masks: 0, filteredOut: 0, failed: [], labelledPixels: 0, pixels: 0 };
+  await mkdir(path.dirname(target), { recursive: true }).catch((err) => { throw asStorageError(destination, o.to, err); });
+  await removeStaleTemps(path.dirname(target));
+  if (o.format === 'coco') {
+    const temp = tempNameFor(o.to);
+    const side = tempNameFor(o.to);
+    let writer: CocoWriter | undefined;
+    try {
+      writer = await CocoWriter.create(temp, side);
+      const coco = writer;
+      await feed(o, files, { add: (data, kept, source) => coco.add(data, kept, source), finish: () => coco.finish(), abandon: () => coco.abandon() }, summary);
+      await writer.finish();
+      await rename(temp, o.to);
+    } catch (err) {
+      await writer?.abandon();
+      await cleanUp(() => rm(temp, { force: true }));
+      throw asStorageError(destination, o.to, err);
+    }
+    return summary;
+  }
+  // Replacing a folder is only safe when it is an earlier export (or empty).
+  const existing = await readdir(o.to).catch(() => undefined);
+  if (existing?.length && !existsSync(path.join(o.to, EXPORT_MARKER))) {
+    throw new UsageError(`--to ${o.to}: the folder exists and is not a sam-amg export; it would be replaced: choose another`);
+  }
+  await writeDirAtomic(o.to, async (dir) => {
+    const writer = await folderWriter(o, dir);
+    try {
+      await feed(o, files, writer, summary);
+      await writer.finish();
+    } catch (err) {
+      await writer.abandon();
+      throw err;
+    }
+  }).catch((err) => { throw asStorageError(destination, o.to, err); });
+  return summary;
+}
