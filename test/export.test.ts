@@ -3,6 +3,7 @@ import path from 'node:path';
 import { decodeBinary } from '@thi.ng/rle-pack';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { brushRleReference } from '../src/export/label-studio.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../src/output/sa1b.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
@@ -127,6 +128,8 @@ describe('sam-amg export', () => {
           type: 'brushlabels', from_name: brush[1], to_name: image[1], original_width: width, original_height: height,
           image_rotation: 0, score: a.predicted_iou, value: { format: 'rle', brushlabels: ['object'] },
         });
+        // Byte for byte what rle-pack's own encoder makes of the RGBA bytes, and decoded by rle-pack to the mask.
+        expect(result.value.rle).toEqual(Array.from(brushRleReference(a.segmentation, new Uint8Array(width * height * 4))));
         const rgba = decodeBinary(Uint8Array.from(result.value.rle));
         expect(rgba.length).toBe(width * height * 4);
         const mask = decode(a.segmentation);

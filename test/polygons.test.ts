@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinRings, maskInBox, maskPolygon, outerRings, simplifyRing, type Ring } from '../src/export/polygons.js';
+import { joinRings, labelComponents, labelsByFlood, maskInBox, maskPolygon, outerRings, simplifyRing, type Ring } from '../src/export/polygons.js';
 import { encodeCountsString } from '../src/rle/coco-string.js';
 import { rleFromRowMajor } from '../src/rle/rle.js';
 import { fillPolygon } from './helpers.js';
@@ -91,6 +91,23 @@ describe('mask outlines as polygons', () => {
     expect(simplifyRing([0, 0, 4, 0, 4, 4, 0, 4], 1)).toEqual([0, 0, 4, 0, 4, 4, 0, 4]);
     // Never below three vertices.
     expect(simplifyRing(ring, 100).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('labels components from row runs exactly as flooding them pixel by pixel does', () => {
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const density of [0.2, 0.45, 0.6, 0.9]) {
+      for (const [width, height] of [[1, 1], [1, 9], [9, 1], [17, 13], [64, 40]]) {
+        const data = new Uint8Array(width * height).map(() => (next() < density ? 1 : 0));
+        const fast = labelComponents(data, width, height);
+        const reference = labelsByFlood(data, width, height);
+        expect(Array.from(fast.label), `${width}x${height} at ${density}`).toEqual(Array.from(reference.label));
+        expect(fast.first).toEqual(reference.first);
+      }
+    }
+    // A U whose arms meet only at the bottom, and diagonal steps: one component each.
+    const u = mask(['#.#', '#.#', '###', '...', '#..', '.#.', '..#']);
+    expect(labelComponents(u.data, u.width, u.height).first).toEqual([0, 12]);
   });
 
   it('places the box of a COCO RLE, runs crossing columns included', () => {

@@ -166,3 +166,109 @@ describe('an image page', () => {
     expect(readdirSync(shots).sort()).toEqual(['dataset.png', 'image-all.png', 'image-filtered.png']);
   });
 });
+
+describe('reviewing: rejecting masks and exporting without them', () => {
+  /** The annotation ids and a pixel only that mask covers, for the masks of one image that have such a pixel. */
+  function exclusivePixels(name: string): { id: number; pixel: number }[] {
+    const data = outputs.get(name)! as unknown as { image: { width: number; height: number }; annotations: { id: number; segmentation: { size: [number, number]; counts: string } }[] };
+    const masks = data.annotations.map((a) => rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) }));
+    return data.annotations.flatMap((a, k) => {
+      const pixel = masks[k].findIndex((v, p) => v && masks.every((m, j) => j === k || !m[p]));
+      return pixel >= 0 ? [{ id: a.id, pixel }] : [];
+    });
+  }
+
+  async function pointAt(page: Page, name: string, pixel: number, click: boolean): Promise<void> {
+    const { width: W, height: H } = outputs.get(name)!.image;
+    const box = (await (await page.$('#overlay'))!.boundingBox())!;
+    const [x, y] = [box.x + ((pixel % W) + 0.5) * (box.width / W), box.y + (Math.floor(pixel / W) + 0.5) * (box.height / H)];
+    if (click) await page.mouse.click(x, y);
+    else await page.mouse.move(x, y);
+  }
+
+  async function openImage(index: number): Promise<Page> {
+    const page = await open(`file://${report}/image.html?i=${index}`);
+    await page.waitForFunction(() => document.getElementById('shown')!.textContent !== '');
+    await page.waitForFunction(() => (document.getElementById('picture') as HTMLImageElement).complete);
+    return page;
+  }
+
+  it('rejects two masks on two images (button and key), keeps them across pages, counts them, downloads rejections.json, and export leaves exactly those out', async () => {
+    const names = [...outputs.keys()].sort();
+    const first = await open(`file://${report}/index.html`);
+    await first.evaluate(() => localStorage.clear());
+    await first.close();
+
+    // Image 0: pin a mask, reject it with the button; reject and restore another with the key.
+    const [a, c] = exclusivePixels(names[0]);
+    const page = await openImage(0);
+    const n0 = outputs.get(names[0])!.annotations.length;
+    await pointAt(page, names[0], a.pixel, true);
+    expect(await text(page, '#details-text')).toMatch(new RegExp(`^mask ${a.id}: `));
+    await page.click('#reject');
+    expect(await text(page, '#shown')).toBe(`${n0 - 1} of ${n0} masks shown`);
+    expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}`);
+    const { width: W0 } = outputs.get(names[0])!.image;
+    const alpha = await page.$eval('#overlay', (cv, px, py) => (cv as HTMLCanvasElement).getContext('2d')!.getImageData(px, py, 1, 1).data[3], a.pixel % W0, Math.floor(a.pixel / W0));
+    expect(alpha).toBe(0);
+    await pointAt(page, names[0], c.pixel, false);
+    await page.keyboard.press('r');
+    expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}restore mask ${c.id}`);
+    await page.click(`#rejected button[data-id="${c.id}"]`);
+    expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}`);
+    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to yolo --reject rejections.json`);
+
+    // Image 1, reached with the arrow key: reject one with the key.
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('ArrowRight')]);
+    await page.waitForFunction((name) => document.getElementById('name')!.textContent === name, {}, names[1]);
+    await page.waitForFunction(() => (document.getElementById('picture') as HTMLImageElement).complete);
+    const [b] = exclusivePixels(names[1]);
+    await pointAt(page, names[1], b.pixel, false);
+    await page.keyboard.press('r');
+    expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${b.id}`);
+    // And back: image 0's rejection is still there.
+    await Promise.all([page.waitForNavigation(), page.keyboard.press('ArrowLeft')]);
+    await page.waitForFunction(() => document.getElementById('rejected')!.textContent !== '');
+    expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}`);
+    // The sliders go into the command too, on this page and the others.
+    await page.$eval('#min-iou', (el) => {
+      (el as HTMLInputElement).value = '0.9';
+      el.dispatchEvent(new Event('input'));
+    });
+    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to yolo --min-predicted-iou 0.9 --reject rejections.json`);
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+    await page.close();
+
+    // The dataset page counts them, shows the command and downloads the file.
+    const index = await open(`file://${report}/index.html`);
+    expect(await text(index, '#n-rejected')).toBe('2');
+    await index.select('#export-format', 'coco');
+    expect(await text(index, '#command')).toBe(`sam-amg export ${out} --format coco --to annotations.json --min-predicted-iou 0.9 --reject rejections.json`);
+    expect(await index.$$eval('.tile .count', (ts) => ts.map((t) => t.textContent))).toEqual(
+      names.map((name, i) => `${outputs.get(name)!.annotations.length} masks${i < 2 ? ', 1 rejected' : ''}`));
+    const downloads = tempDir();
+    const session = await index.createCDPSession();
+    await session.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await index.click('#download');
+    const file = path.join(downloads, 'rejections.json');
+    for (let t = 0; t < 100 && !existsSync(file); t++) await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ [names[0]]: [a.id], [names[1]]: [b.id] });
+    await index.screenshot({ path: path.join(work, 'review-dataset.png') });
+    expect((index as unknown as { errors: string[] }).errors).toEqual([]);
+    await index.close();
+
+    // Exported with it: exactly those two masks are absent.
+    const coco = path.join(tempDir(), 'reviewed.json');
+    const res = await runCli(['export', out, '--format', 'coco', '--to', coco, '--reject', file]);
+    // Exit 1: the torn file in the folder is named and skipped.
+    expect(res.code, res.stderr).toBe(1);
+    const merged = JSON.parse(readFileSync(coco, 'utf8'));
+    const fileOf = new Map(merged.images.map((im: { id: number; file_name: string }) => [im.id, im.file_name]));
+    const got = merged.annotations.map((ann: { image_id: number; segmentation: { counts: string } }) => `${fileOf.get(ann.image_id)} ${ann.segmentation.counts}`).sort();
+    const all = [...outputs.entries()].flatMap(([name, o]) => (o.annotations as unknown as { id: number; segmentation: { counts: string } }[])
+      .filter((ann) => !(name === names[0] && ann.id === a.id) && !(name === names[1] && ann.id === b.id))
+      .map((ann) => `${name} ${ann.segmentation.counts}`)).sort();
+    expect(got).toEqual(all);
+    expect(merged.annotations.length).toBe([...outputs.values()].reduce((n, o) => n + o.annotations.length, 0) - 2);
+  });
+});

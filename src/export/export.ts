@@ -11,7 +11,7 @@ import { UsageError } from '../settings/validate.js';
 import { VERSION } from '../version.js';
 import { CocoWriter } from './coco.js';
 import { labelMap, labelMapPng } from './label-map.js';
-import { LABEL_STUDIO_CONFIG, labelStudioTask } from './label-studio.js';
+import { brushRle, LABEL_STUDIO_CONFIG, labelStudioTask, referenceBrushEncoder } from './label-studio.js';
 import { keptAnnotations, type StoredMaskFilter } from './mask-filter.js';
 import { writeYoloLabels, yoloDataYaml } from './yolo.js';
 
@@ -29,6 +29,8 @@ export interface ExportOptions {
   imageRoot?: string;
   /** YOLO: Douglas–Peucker tolerance in pixels (0: the exact outline). */
   simplify?: number;
+  /** Label Studio: the run-by-run brush RLE writer (default), or rle-pack's own encoder over every byte, its reference (for benchmarks). */
+  brushEncoder?: 'runs' | 'rle-pack';
   /** How messages name the destination (default `--to`; `merge` says `--coco`). */
   destinationFlag?: string;
   onProgress?: (done: number, total: number) => void;
@@ -84,16 +86,14 @@ async function folderWriter(o: ExportOptions, dir: string): Promise<FormatWriter
       abandon: nothing,
     };
   }
-  // Label Studio: one list of tasks, streamed; the buffer of a mask's RGBA bytes is kept between images of one size.
+  // Label Studio: one list of tasks, streamed.
   const tasks = await BufferedFile.create(path.join(dir, 'tasks.json'));
-  let rgba = new Uint8Array(0);
+  const encode = o.brushEncoder === 'rle-pack' ? referenceBrushEncoder() : brushRle;
   let count = 0;
   await tasks.write('[');
   return {
     add: async (data, kept) => {
-      const size = data.image.width * data.image.height * 4;
-      if (rgba.length !== size) rgba = new Uint8Array(size);
-      await tasks.write(`${count++ ? ',' : ''}\n${labelStudioTask(data, kept, o.imageRoot ?? '', rgba)}`);
+      await tasks.write(`${count++ ? ',' : ''}\n${labelStudioTask(data, kept, o.imageRoot ?? '', encode)}`);
     },
     finish: async () => {
       await tasks.write('\n]\n');

@@ -1,6 +1,8 @@
+import { BitOutputStream } from '@thi.ng/bitstream';
 import { encodeBinary } from '@thi.ng/rle-pack';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { decodeCountsString } from '../rle/coco-string.js';
+import { rleToRowMajor } from '../rle/rle.js';
 import { VERSION } from '../version.js';
 
 /** The names the tasks' results and the labelling config share. */
@@ -15,13 +17,18 @@ export const LABEL_STUDIO_CONFIG = `<View>
 </View>
 `;
 
+/** rle-pack's run-length groups: 3, 4, 8 and 16 bits of (count - 1). */
+const RLE_SIZES = [3, 4, 8, 16] as const;
+const LONGEST_RUN = 1 << RLE_SIZES[3];
+
 /**
  * The mask as Label Studio's brush stores it: the image's pixels row-major,
  * 255 inside and 0 outside, each repeated over the four RGBA channels
- * (Label Studio reads the fourth), packed by @thi.ng/rle-pack with 8-bit
- * words. `rgba` is a buffer of width × height × 4 bytes, reused between masks.
+ * (Label Studio reads the fourth), packed by @thi.ng/rle-pack's
+ * `encodeBinary` with 8-bit words. `rgba` is a buffer of width × height × 4
+ * bytes, reused between masks. The reference for brushRle below.
  */
-export function brushRle(segmentation: { size: [number, number]; counts: string }, rgba: Uint8Array): Uint8Array {
+export function brushRleReference(segmentation: { size: [number, number]; counts: string }, rgba: Uint8Array): Uint8Array {
   const [h, w] = segmentation.size;
   rgba.fill(0);
   const counts = decodeCountsString(segmentation.counts);
@@ -36,6 +43,61 @@ export function brushRle(segmentation: { size: [number, number]; counts: string 
   return encodeBinary(rgba, rgba.length, 8);
 }
 
+/**
+ * The same bytes as brushRleReference, written run by run instead of value
+ * by value (rle-pack reads every one of the 4 × width × height bytes; this
+ * reads the mask's row-major runs). It follows `encodeBinary` step for step
+ * on this input: every run of equal bytes is at least 4 long (a pixel's four
+ * channels), so rle-pack never emits a literal chunk, writes each run as
+ * repeat groups of at most 2^16, and its last run is always flushed at the
+ * end. The bits go through @thi.ng/bitstream, rle-pack's own writer.
+ */
+export function brushRle(segmentation: { size: [number, number]; counts: string }): Uint8Array {
+  const [h, w] = segmentation.size;
+  const mask = rleToRowMajor({ size: segmentation.size, counts: decodeCountsString(segmentation.counts) });
+  const out = new BitOutputStream(1024);
+  out.write(4 * w * h, 32).write(8 - 1, 5);
+  for (const size of RLE_SIZES) out.write(size - 1, 4);
+  // `repeats` is rle-pack's n: the pending run of `value` is repeats + 1 long.
+  const group = (repeats: number, value: number) => {
+    const t = repeats < 1 << RLE_SIZES[0] ? 0 : repeats < 1 << RLE_SIZES[1] ? 1 : repeats < 1 << RLE_SIZES[2] ? 2 : 3;
+    out.writeBit(1);
+    out.write(t, 2);
+    out.write(repeats, RLE_SIZES[t]);
+    out.write(value, 8);
+  };
+  let repeats = 0;
+  for (let start = 0; start < mask.length;) {
+    const bit = mask[start];
+    let end = start + 1;
+    while (end < mask.length && mask[end] === bit) end++;
+    // A new value: the previous run, if any, is written (its repeats are above 0: it was at least 4 long).
+    if (start > 0) group(repeats, bit ? 0 : 255);
+    repeats = 0;
+    // The run's other bytes, in groups of at most LONGEST_RUN.
+    let more = 4 * (end - start) - 1;
+    while (more >= LONGEST_RUN - repeats) {
+      more -= LONGEST_RUN - repeats;
+      group(LONGEST_RUN - 1, bit ? 255 : 0);
+      repeats = 0;
+    }
+    repeats += more;
+    start = end;
+  }
+  group(repeats, mask[mask.length - 1] ? 255 : 0);
+  return out.bytes();
+}
+
+/** brushRleReference with a buffer of its own per image size: what `brushEncoder: 'rle-pack'` runs. */
+export function referenceBrushEncoder(): (segmentation: Sa1bAnnotation['segmentation']) => Uint8Array {
+  let rgba = new Uint8Array(0);
+  return (segmentation) => {
+    const size = segmentation.size[0] * segmentation.size[1] * 4;
+    if (rgba.length !== size) rgba = new Uint8Array(size);
+    return brushRleReference(segmentation, rgba);
+  };
+}
+
 /** What tasks record as the model version: the tool, the model's files and the run's fingerprint. */
 export function modelVersion(file: Sa1bFile): string {
   const info = file.info;
@@ -44,7 +106,8 @@ export function modelVersion(file: Sa1bFile): string {
 }
 
 /** One task of Label Studio's JSON import: the image and one prediction holding every mask as a brush result. */
-export function labelStudioTask(file: Sa1bFile, annotations: readonly Sa1bAnnotation[], imageRoot: string, rgba: Uint8Array): string {
+export function labelStudioTask(file: Sa1bFile, annotations: readonly Sa1bAnnotation[], imageRoot: string,
+  encode: (segmentation: Sa1bAnnotation['segmentation']) => Uint8Array = brushRle): string {
   const { width, height, file_name } = file.image;
   const results = annotations.map((a) => JSON.stringify({
     id: `mask-${a.id}`,
@@ -55,7 +118,7 @@ export function labelStudioTask(file: Sa1bFile, annotations: readonly Sa1bAnnota
     original_height: height,
     image_rotation: 0,
     score: a.predicted_iou,
-    value: { format: 'rle', rle: Array.from(brushRle(a.segmentation, rgba)), brushlabels: [LABEL_STUDIO_NAMES.label] },
+    value: { format: 'rle', rle: Array.from(encode(a.segmentation)), brushlabels: [LABEL_STUDIO_NAMES.label] },
   }));
   const score = annotations.length ? annotations.reduce((s, a) => s + a.predicted_iou, 0) / annotations.length : 0;
   return `{"data":${JSON.stringify({ image: imageRoot + file_name })},"predictions":[{"model_version":${JSON.stringify(modelVersion(file))},`

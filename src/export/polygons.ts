@@ -92,26 +92,77 @@ function exteriorOf(data: Uint8Array, width: number, height: number, stack: Int3
   return outside;
 }
 
+/** Each pixel's 8-connected component (1, 2, … in the raster order of their first pixels; 0 outside the mask), and each component's first pixel. */
+export interface Labels {
+  label: Int32Array;
+  first: number[];
+}
+
 /**
- * The outer boundary of each 8-connected component of a row-major 0/1
- * mask, as rings of pixel-corner vertices with the component on the right
- * of travel (clockwise on screen), collinear vertices dropped. Components come
- * in the raster order of their first pixel. Holes have no ring, and neither
- * has a component inside another's hole (the outer ring already encloses it),
- * so the rings never nest: even-odd and non-zero fills agree.
+ * Labels the components from the mask's row runs: a run joins every run of
+ * the row above that it touches, diagonally included, through union-find,
+ * and the labels are filled run by run. The reference is labelsByFlood.
  */
-export function outerRings(data: Uint8Array, width: number, height: number): Ring[] {
+export function labelComponents(data: Uint8Array, width: number, height: number): Labels {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const parent: number[] = [];
+  const find = (r: number): number => {
+    while (parent[r] !== r) r = parent[r] = parent[parent[r]];
+    return r;
+  };
+  let above = 0;
+  let aboveEnd = 0;
+  for (let y = 0; y < height; y++) {
+    const rowStart = starts.length;
+    const row = y * width;
+    for (let x = 0; x < width;) {
+      if (!data[row + x]) {
+        x++;
+        continue;
+      }
+      const start = x;
+      while (x < width && data[row + x]) x++;
+      const r = starts.length;
+      starts.push(row + start);
+      ends.push(row + x);
+      parent.push(r);
+      // Runs of the row above that overlap [start - 1, x] (8-connectivity), found by a sweep.
+      while (above < aboveEnd && ends[above] - (row - width) < start) above++;
+      for (let k = above; k < aboveEnd && starts[k] - (row - width) <= x; k++) {
+        const a = find(k);
+        const b = find(r);
+        if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+      }
+    }
+    above = rowStart;
+    aboveEnd = starts.length;
+  }
+  const label = new Int32Array(width * height);
+  const idOf = new Map<number, number>();
+  const first: number[] = [];
+  for (let r = 0; r < starts.length; r++) {
+    const root = find(r);
+    let id = idOf.get(root);
+    if (id === undefined) {
+      id = first.length + 1;
+      idOf.set(root, id);
+      first.push(starts[r]);
+    }
+    label.fill(id, starts[r], ends[r]);
+  }
+  return { label, first };
+}
+
+/** The same labels by flooding each component from its first pixel, pixel by pixel: the reference for labelComponents. */
+export function labelsByFlood(data: Uint8Array, width: number, height: number): Labels {
   const label = new Int32Array(width * height);
   const stack = new Int32Array(width * height);
-  const outside = exteriorOf(data, width, height, stack);
-  const rings: Ring[] = [];
-  let next = 0;
+  const first: number[] = [];
   for (let start = 0; start < data.length; start++) {
     if (!data[start] || label[start]) continue;
-    const id = ++next;
-    // The pixel above a component's first pixel is outside unless the component sits in a hole.
-    const enclosed = start >= width && !outside[start - width];
-    // Flood the component first, so the tracer tells it from a component in one of its holes.
+    const id = first.length + 1;
+    first.push(start);
     let top = 0;
     stack[top++] = start;
     label[start] = id;
@@ -133,8 +184,26 @@ export function outerRings(data: Uint8Array, width: number, height: number): Rin
         }
       }
     }
-    if (!enclosed) rings.push(traceRing(label, width, height, id, start % width, Math.floor(start / width)));
   }
+  return { label, first };
+}
+
+/**
+ * The outer boundary of each 8-connected component of a row-major 0/1
+ * mask, as rings of pixel-corner vertices with the component on the right
+ * of travel (clockwise on screen), collinear vertices dropped. Components come
+ * in the raster order of their first pixel. Holes have no ring, and neither
+ * has a component inside another's hole (the outer ring already encloses it),
+ * so the rings never nest: even-odd and non-zero fills agree.
+ */
+export function outerRings(data: Uint8Array, width: number, height: number, labels = labelComponents(data, width, height)): Ring[] {
+  const outside = exteriorOf(data, width, height, new Int32Array(width * height));
+  const rings: Ring[] = [];
+  labels.first.forEach((start, k) => {
+    // The pixel above a component's first pixel is outside unless the component sits in a hole.
+    if (start >= width && !outside[start - width]) return;
+    rings.push(traceRing(labels.label, width, height, k + 1, start % width, Math.floor(start / width)));
+  });
   return rings;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -115,8 +116,11 @@ async function writeSite(temp: string, outputs: Sa1bFile[], summary: ReportSumma
     histogramSvg({ title: 'stability score', values: stabilities }),
   ];
   await writeFile(path.join(temp, 'data/dataset.js'), `window.SAM_AMG_DATASET = ${JSON.stringify({ images: entries })};\n`);
-  await writeFile(path.join(temp, 'index.html'), datasetHtml({ title, images: summary.images, masks: summary.masks, failures, unreadable: summary.unreadable, plots }));
-  await writeFile(path.join(temp, 'image.html'), imageHtml(title));
+  // Rejections are kept per output folder, so a report made again for it keeps them.
+  const out = path.resolve(o.out);
+  const review = { id: createHash('sha256').update(out).digest('hex').slice(0, 16), out };
+  await writeFile(path.join(temp, 'index.html'), datasetHtml({ title, review, images: summary.images, masks: summary.masks, failures, unreadable: summary.unreadable, plots }));
+  await writeFile(path.join(temp, 'image.html'), imageHtml(title, review));
 }
 
 /** One image's page data, picture and thumbnail (a grey tile where its picture cannot be read). */
@@ -134,7 +138,7 @@ async function writeImagePage(temp: string, data: Sa1bFile, i: number, count: nu
     name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
     prev: i > 0 ? i - 1 : null, next: i < count - 1 ? i + 1 : null,
     masks: annotations.map((a) => ({
-      counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
+      id: a.id, counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
       stability_score: a.stability_score, point: a.point_coords[0],
     })),
   };

@@ -4,6 +4,88 @@
  * is self-contained and reads only what its page's data script set.
  */
 
+/** What a reviewer decided, kept in the browser (localStorage) across the report's pages. */
+export interface ReviewState {
+  /** Rejected masks: file_name to annotation ids, the `--reject` format. */
+  rejections: Record<string, number[]>;
+  minIou: number;
+  minStability: number;
+  minArea: number;
+}
+
+export interface ReviewStore {
+  load(): ReviewState;
+  save(state: ReviewState): void;
+  /** The export command that applies the sliders and the rejections. */
+  command(state: ReviewState, format: string): string;
+  /** Hands the rejections to the browser as rejections.json. */
+  download(state: ReviewState): void;
+}
+
+/**
+ * The review's state under one key per output folder (`id`), so a report
+ * made again for the same folder keeps it. Without storage (a browser that
+ * refuses it for file:// pages) the state lasts as long as the page.
+ */
+export function reviewStore(review: { id: string; out: string }): ReviewStore {
+  const key = `sam-amg-review:${review.id}`;
+  let memory: ReviewState = { rejections: {}, minIou: 0, minStability: 0, minArea: 0 };
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return {
+    load() {
+      try {
+        const text = localStorage.getItem(key);
+        if (text) memory = { ...memory, ...JSON.parse(text) };
+      } catch {
+        // Storage refused: the state in memory stands.
+      }
+      return memory;
+    },
+    save(state) {
+      memory = state;
+      try {
+        localStorage.setItem(key, JSON.stringify(state));
+      } catch {
+        // Kept in memory only.
+      }
+    },
+    command(state, format) {
+      const to = format === 'coco' ? 'annotations.json' : format;
+      const parts = ['sam-amg export', quote(review.out), '--format', format, '--to', to];
+      if (state.minIou > 0) parts.push('--min-predicted-iou', String(state.minIou));
+      if (state.minStability > 0) parts.push('--min-stability-score', String(state.minStability));
+      if (state.minArea > 0) parts.push('--min-area', String(state.minArea));
+      if (Object.values(state.rejections).some((ids) => ids.length > 0)) parts.push('--reject rejections.json');
+      return parts.join(' ');
+    },
+    download(state) {
+      const kept = Object.fromEntries(Object.entries(state.rejections).filter(([, ids]) => ids.length > 0));
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([`${JSON.stringify(kept, null, 1)}\n`], { type: 'application/json' }));
+      a.download = 'rejections.json';
+      document.body.append(a);
+      a.click();
+      a.remove();
+    },
+  };
+}
+
+/** The command line and download button both pages have: `#export-format`, `#command`, `#download`. */
+export function commandBar(store: ReviewStore, state: () => ReviewState): () => void {
+  const format = document.getElementById('export-format') as HTMLSelectElement;
+  const command = document.getElementById('command')!;
+  const download = document.getElementById('download') as HTMLButtonElement;
+  const show = () => {
+    const s = state();
+    command.textContent = store.command(s, format.value);
+    download.disabled = !Object.values(s.rejections).some((ids) => ids.length > 0);
+  };
+  format.addEventListener('change', show);
+  download.addEventListener('click', () => store.download(state()));
+  show();
+  return show;
+}
+
 /** One image as the dataset page lists it. */
 export interface DatasetEntry {
   /** Index of its page, image.html?i=… */
@@ -12,9 +94,15 @@ export interface DatasetEntry {
   masks: number;
 }
 
-/** The dataset page: a sortable, paged grid of thumbnails (100 a page, thumbnails loaded lazily). */
-export function datasetPage(): void {
+/**
+ * The dataset page: a sortable, paged grid of thumbnails (100 a page,
+ * thumbnails loaded lazily), the masks rejected so far and the export command.
+ */
+export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
   const data = (window as unknown as { SAM_AMG_DATASET: { images: DatasetEntry[] } }).SAM_AMG_DATASET;
+  const review = store.load();
+  document.getElementById('n-rejected')!.textContent = String(Object.values(review.rejections).reduce((n, ids) => n + ids.length, 0));
+  bar(store, () => review);
   const PAGE = 100;
   const grid = document.getElementById('grid')!;
   const sort = document.getElementById('sort') as HTMLSelectElement;
@@ -37,7 +125,8 @@ export function datasetPage(): void {
       img.alt = im.name;
       const count = document.createElement('span');
       count.className = 'count';
-      count.textContent = `${im.masks} mask${im.masks === 1 ? '' : 's'}`;
+      const rejected = review.rejections[im.name]?.length ?? 0;
+      count.textContent = `${im.masks} mask${im.masks === 1 ? '' : 's'}${rejected ? `, ${rejected} rejected` : ''}`;
       const name = document.createElement('span');
       name.className = 'name';
       name.textContent = im.name;
@@ -64,6 +153,8 @@ export function datasetPage(): void {
 
 /** One mask as an image page's data gives it. */
 export interface PageMask {
+  /** The annotation's id in its per-image file, as `--reject` names it. */
+  id: number;
   counts: string;
   area: number;
   bbox: number[];
@@ -86,10 +177,12 @@ export interface PageImage {
 /**
  * An image page: every mask in its own colour on a canvas over the picture,
  * decoded here from the COCO RLE with sam-amg's own decoder (passed in),
- * sliders that hide masks below a predicted IoU, stability or area, details
- * of the mask under the pointer, left/right keys to the neighbours.
+ * sliders that hide masks below a predicted IoU (as `--min-predicted-iou`,
+ * which keeps those above it), stability or area, details of the mask under
+ * the pointer, rejecting a mask (its button or `r`) and restoring it, the
+ * export command, left/right keys to the neighbours.
  */
-export function imagePage(decodeCountsString: (s: string) => Uint32Array): void {
+export function imagePage(decodeCountsString: (s: string) => Uint32Array, store: ReviewStore, bar: typeof commandBar): void {
   const d = (window as unknown as { SAM_AMG_IMAGE: PageImage }).SAM_AMG_IMAGE;
   const W = d.width;
   const H = d.height;
@@ -118,12 +211,29 @@ export function imagePage(decodeCountsString: (s: string) => Uint32Array): void 
   const maxArea = Math.max(1, ...d.masks.map((m) => m.area));
   sliders[2].max = String(maxArea);
   const shown = document.getElementById('shown')!;
-  const details = document.getElementById('details')!;
+  const detailsText = document.getElementById('details-text')!;
+  const rejectButton = document.getElementById('reject') as HTMLButtonElement;
+  const rejectedList = document.getElementById('rejected')!;
+  const review = store.load();
+  const rejected = new Set(review.rejections[d.name] ?? []);
+  [review.minIou, review.minStability, review.minArea].forEach((v, i) => { sliders[i].value = String(v); });
   let pinned = -1;
+  let described = -1;
   const visible = (k: number) => {
     const m = d.masks[k];
-    return m.predicted_iou >= Number(sliders[0].value) && m.stability_score >= Number(sliders[1].value) && m.area >= Number(sliders[2].value);
+    const minIou = Number(sliders[0].value);
+    return !rejected.has(m.id) && (minIou === 0 || m.predicted_iou > minIou)
+      && m.stability_score >= Number(sliders[1].value) && m.area >= Number(sliders[2].value);
   };
+  const saveReview = () => {
+    review.minIou = Number(sliders[0].value);
+    review.minStability = Number(sliders[1].value);
+    review.minArea = Number(sliders[2].value);
+    review.rejections[d.name] = [...rejected].sort((a, b) => a - b);
+    store.save(review);
+    showCommand();
+  };
+  const showCommand = bar(store, () => review);
   function paint(): void {
     label.fill(-1);
     let count = 0;
@@ -152,17 +262,29 @@ export function imagePage(decodeCountsString: (s: string) => Uint32Array): void 
     }
     ctx.putImageData(image, 0, 0);
     shown.textContent = `${count} of ${d.masks.length} masks shown`;
+    rejectedList.textContent = rejected.size ? 'rejected: ' : '';
+    for (const id of [...rejected].sort((a, b) => a - b)) {
+      const restore = document.createElement('button');
+      restore.className = 'restore';
+      restore.dataset.id = String(id);
+      restore.textContent = `restore mask ${id}`;
+      restore.addEventListener('click', () => toggle(d.masks.findIndex((m) => m.id === id)));
+      rejectedList.append(restore);
+    }
     document.getElementById('iou-value')!.textContent = Number(sliders[0].value).toFixed(3);
     document.getElementById('stability-value')!.textContent = Number(sliders[1].value).toFixed(3);
     document.getElementById('area-value')!.textContent = `${sliders[2].value} px`;
   }
   function describe(k: number): void {
+    described = k;
+    rejectButton.hidden = k < 0;
     if (k < 0) {
-      details.textContent = 'Point at a mask for its details; click to pin it.';
+      detailsText.textContent = 'Point at a mask for its details; click to pin it.';
       return;
     }
     const m = d.masks[k];
-    details.textContent = `mask ${k + 1}: area ${m.area} px (${(100 * m.area / (W * H)).toFixed(2)} %), bbox [${m.bbox.join(', ')}], ` +
+    rejectButton.textContent = rejected.has(m.id) ? 'restore (r)' : 'reject (r)';
+    detailsText.textContent = `mask ${m.id}: area ${m.area} px (${(100 * m.area / (W * H)).toFixed(2)} %), bbox [${m.bbox.join(', ')}], ` +
       `predicted IoU ${m.predicted_iou.toFixed(4)}, stability ${m.stability_score.toFixed(4)}, point (${m.point.map((v) => v.toFixed(1)).join(', ')})`;
   }
   const maskAt = (e: MouseEvent) => {
@@ -177,8 +299,21 @@ export function imagePage(decodeCountsString: (s: string) => Uint32Array): void 
     describe(k);
     paint();
   });
-  for (const s of sliders) s.addEventListener('input', paint);
+  /** Rejects a mask, or restores a rejected one; the state is saved at once. */
+  function toggle(k: number): void {
+    if (k < 0) return;
+    const id = d.masks[k].id;
+    if (rejected.has(id)) rejected.delete(id);
+    else rejected.add(id);
+    if (pinned === k && rejected.has(id)) pinned = -1;
+    saveReview();
+    describe(k);
+    paint();
+  }
+  rejectButton.addEventListener('click', () => toggle(described));
+  for (const s of sliders) s.addEventListener('input', () => { saveReview(); paint(); });
   document.addEventListener('keydown', (e) => {
+    if (e.key === 'r') toggle(described);
     const to = e.key === 'ArrowLeft' ? d.prev : e.key === 'ArrowRight' ? d.next : null;
     if (to !== null) location.href = `image.html?i=${to}`;
   });

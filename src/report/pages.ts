@@ -1,5 +1,5 @@
 import { decodeCountsString } from '../rle/coco-string.js';
-import { datasetPage, imagePage } from './client.js';
+import { commandBar, datasetPage, imagePage, reviewStore } from './client.js';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5em 2em; color: #222; background: #fafafa; }
@@ -20,8 +20,20 @@ h1 { font-size: 1.4em; margin: 0.8em 0 0.3em; }
 #overlay { position: absolute; left: 0; top: 0; width: 100%; height: 100%; image-rendering: pixelated; cursor: crosshair; }
 .controls { display: grid; grid-template-columns: 11em 22em 6em; gap: 0.3em 1em; align-items: center; margin: 0.8em 0; }
 #details { min-height: 2.8em; }
+.review { margin: 0.8em 0; padding: 0.5em 0.8em; background: #eef2f8; border: 1px solid #d5deea; }
+.review code { display: block; margin: 0.3em 0; font-size: 13px; overflow-wrap: anywhere; user-select: all; }
+#rejected button { margin: 0 0.4em 0.3em 0; }
 nav a { margin-right: 1em; }
 `;
+
+/** The export command, the format it writes, and the button that downloads the rejections. */
+const REVIEW_BAR = `<div class="review"><label>export as <select id="export-format"><option value="yolo">yolo</option>` +
+  `<option value="labelstudio">labelstudio</option><option value="labelmap">labelmap</option><option value="coco">coco</option></select></label>
+<button id="download">download rejections.json</button><code id="command"></code></div>`;
+
+/** The review's scripts, inlined: classic scripts only (pages opened from file:// may not import modules). */
+const reviewScripts = (review: ReviewTarget) =>
+  `const reviewStore = ${reviewStore.toString()};\nconst commandBar = ${commandBar.toString()};\nconst store = reviewStore(${JSON.stringify(review)});\n`;
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -31,8 +43,15 @@ function page(title: string, body: string, scripts: string): string {
     `<body>${body}${scripts}</body></html>\n`;
 }
 
+/** Which output folder a report reviews: where its rejections are kept, and what the export command names. */
+export interface ReviewTarget {
+  id: string;
+  out: string;
+}
+
 export interface DatasetSummary {
   title: string;
+  review: ReviewTarget;
   images: number;
   masks: number;
   failures: { path: string; reason: string }[];
@@ -48,18 +67,20 @@ export function datasetHtml(s: DatasetSummary): string {
   ];
   const body = `<h1>${escape(s.title)}</h1>
 <div class="counts"><div><b id="n-images">${s.images}</b>images</div><div><b id="n-masks">${s.masks}</b>masks</div>` +
-    `<div><b id="n-failures">${s.failures.length}</b>failed images</div><div><b id="n-unreadable">${s.unreadable.length}</b>unreadable outputs</div></div>
+    `<div><b id="n-failures">${s.failures.length}</b>failed images</div><div><b id="n-unreadable">${s.unreadable.length}</b>unreadable outputs</div>` +
+    `<div><b id="n-rejected">0</b>masks rejected in review</div></div>
+${REVIEW_BAR}
 <div class="plots">${s.plots.join('')}</div>
 ${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}
 <div class="bar"><label>sort <select id="sort"><option value="name-asc">name</option><option value="masks-desc">most masks</option>` +
     `<option value="masks-asc">fewest masks</option></select></label>
 <button id="prev">previous</button><span id="page-info"></span><button id="next">next</button></div>
 <div id="grid"></div>`;
-  return page(s.title, body, `<script src="data/dataset.js"></script><script>(${datasetPage.toString()})();</script>`);
+  return page(s.title, body, `<script src="data/dataset.js"></script><script>${reviewScripts(s.review)}(${datasetPage.toString()})(store, commandBar);</script>`);
 }
 
 /** image.html?i=N: loads data/images/N.js and draws it. */
-export function imageHtml(title: string): string {
+export function imageHtml(title: string, review: ReviewTarget): string {
   const body = `<nav><a href="index.html">all images</a><span id="where"></span></nav>
 <h1 id="name"></h1>
 <div class="controls">
@@ -68,12 +89,14 @@ export function imageHtml(title: string): string {
 <label for="min-area">min area</label><input id="min-area" type="range" min="0" max="1" step="1" value="0"><span id="area-value"></span>
 </div>
 <div id="shown"></div>
-<div id="details"></div>
+<div id="rejected"></div>
+<div id="details"><span id="details-text"></span> <button id="reject" hidden>reject (r)</button></div>
 <div class="stage"><img id="picture" alt=""><canvas id="overlay"></canvas></div>
-<p>← → move between images.</p>`;
+<p>← → move between images; r rejects the mask under the pointer (or the pinned one), or restores it.</p>
+${REVIEW_BAR}`;
   // Classic scripts only: pages opened from file:// may not import modules.
   const loader = `<script>
-const decodeCountsString = ${decodeCountsString.toString()};
+${reviewScripts(review)}const decodeCountsString = ${decodeCountsString.toString()};
 const imagePage = ${imagePage.toString()};
 const index = Number(new URLSearchParams(location.search).get('i') ?? '0');
 const data = document.createElement('script');
@@ -81,7 +104,7 @@ data.src = 'data/images/' + index + '.js';
 data.onload = () => {
   document.getElementById('name').textContent = window.SAM_AMG_IMAGE.name;
   document.title = window.SAM_AMG_IMAGE.name + ' — ${escape(title).replace(/'/g, "\\'")}';
-  imagePage(decodeCountsString);
+  imagePage(decodeCountsString, store, commandBar);
 };
 data.onerror = () => { document.getElementById('name').textContent = 'no image ' + index + ' in this report'; };
 document.head.append(data);
