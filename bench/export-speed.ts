@@ -16,15 +16,15 @@
  *                    images and masks already there are reused
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import { exportLabels } from '../src/export/export.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
+import { writeSceneImages } from './scenes.js';
 
 const run = promisify(execFile);
 const { args, opt } = benchOptions();
@@ -43,14 +43,7 @@ const images = path.join(work, 'images');
 const masks = path.join(work, 'masks');
 const bin = path.join(PACKAGE_ROOT, 'bin/sam-amg.js');
 if (!existsSync(masks)) {
-  for (let i = 0; i < count; i++) {
-    const dir = path.join(images, `part-${String(Math.floor(i / 500)).padStart(2, '0')}`);
-    mkdirSync(dir, { recursive: true });
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="rgb(${40 + (i * 37) % 80},60,70)"/>` +
-      `<rect x="${w / 16 + (i % 7)}" y="${h / 10}" width="${w / 3}" height="${h / 2}" fill="rgb(210,${(i * 53) % 200},40)"/>` +
-      `<circle cx="${(w * 2) / 3}" cy="${h / 2}" r="${h / 10 + (i % 9)}" fill="rgb(40,180,${(i * 29) % 250})"/></svg>`;
-    await sharp(Buffer.from(svg)).png().toFile(path.join(dir, `scene-${String(i).padStart(5, '0')}.png`));
-  }
+  await writeSceneImages(images, count, w, h);
   await run(process.execPath, [bin, images, '--out', masks, '--model', path.join(PACKAGE_ROOT, 'fixtures/models/tiny'), '--points-per-side', '8', '-q']);
 }
 const commands: Record<string, string[]> = {

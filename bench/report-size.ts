@@ -11,13 +11,13 @@
  *   --keep DIR       keep the images, masks and report here (default a temporary folder, removed)
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
+import { writeSceneImages } from './scenes.js';
 
 const run = promisify(execFile);
 const { args, opt } = benchOptions();
@@ -27,14 +27,7 @@ const [w, h] = opt('--size', '160x120').split('x').map(Number);
 const keep = opt('--keep', '');
 const work = keep || mkdtempSync(path.join(tmpdir(), 'sam-amg-report-bench-'));
 const images = path.join(work, 'images');
-for (let i = 0; i < count; i++) {
-  const dir = path.join(images, `part-${String(Math.floor(i / 500)).padStart(2, '0')}`);
-  mkdirSync(dir, { recursive: true });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="rgb(${40 + (i * 37) % 80},60,70)"/>` +
-    `<rect x="${10 + (i % 7)}" y="12" width="${w / 3}" height="${h / 2}" fill="rgb(210,${(i * 53) % 200},40)"/>` +
-    `<circle cx="${(w * 2) / 3}" cy="${h / 2}" r="${12 + (i % 9)}" fill="rgb(40,180,${(i * 29) % 250})"/></svg>`;
-  await sharp(Buffer.from(svg)).png().toFile(path.join(dir, `scene-${String(i).padStart(5, '0')}.png`));
-}
+await writeSceneImages(images, count, w, h);
 const bin = path.join(PACKAGE_ROOT, 'bin/sam-amg.js');
 const masks = path.join(work, 'masks');
 let started = performance.now();

@@ -18,6 +18,7 @@
  *   --large                 add a 4000×3000 image (truck.jpg enlarged)
  *   --points-per-side N     grid (default 16)
  *   --crop-n-layers N       (default 0)
+ *   --high-score-thresh X   hierarchical sampling's covering threshold (default 8.5)
  *   --keep-all              pred-iou and stability thresholds 0: every candidate is post-processed
  *   --decoder-graph MODE    folded, staged, split or whole for configurations that do not set it (default: the CLI's, folded)
  *   --configs a,b,...       from: base, jobs2, threads1, batched (64 prompts a call),
@@ -26,7 +27,9 @@
  *                           (post-processing on the main thread, or on 1 or 2 worker
  *                           threads; base does what the CLI does), whole, split, staged, folded
  *                           (--decoder-graph modes), staged-all, folded-all (their mask stage for
- *                           every prompt, as if every prompt had a mask passing the IoU filter)
+ *                           every prompt, as if every prompt had a mask passing the IoU filter),
+ *                           grid, hierarchical (--sampling; where records differ from the first
+ *                           configuration's, their recall and precision at mask IoU >= 0.9 are given)
  *                           (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
@@ -68,6 +71,8 @@ interface Config {
    * random benchmark weights none, so by default the mask stage never runs).
    */
   everyMask?: boolean;
+  /** Point sampling (default grid). */
+  sampling?: 'grid' | 'hierarchical';
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -93,6 +98,8 @@ const CONFIGS: Record<string, Config> = {
   folded: { name: 'folded', jobs: 1, decoderGraph: 'folded' },
   'staged-all': { name: 'staged-all', jobs: 1, decoderGraph: 'staged', everyMask: true },
   'folded-all': { name: 'folded-all', jobs: 1, decoderGraph: 'folded', everyMask: true },
+  grid: { name: 'grid', jobs: 1, sampling: 'grid' },
+  hierarchical: { name: 'hierarchical', jobs: 1, sampling: 'hierarchical' },
 };
 
 interface ChildJob {
@@ -110,6 +117,8 @@ interface ChildResult {
   out: string;
   images: number;
   masks: number;
+  /** Point prompts decoded. */
+  prompts: number;
   wall: number;
   stages: { read: number; hash: number; encode: number; decode: number; postprocess: number; rle: number; write: number };
   peak_rss_mib: number;
@@ -160,7 +169,40 @@ function recordsAgreement(firstDir: string, dir: string) {
   return { files, identical, masks, countsDiffer, changedMasks, pixels, maxIou, maxStability, summary };
 }
 
-interface Annotation { predicted_iou: number; stability_score: number; segmentation: { size: [number, number]; counts: string } }
+interface Annotation { predicted_iou: number; stability_score: number; bbox: number[]; segmentation: { size: [number, number]; counts: string } }
+
+/**
+ * How well a configuration's masks match the first's where they are not the
+ * same records: recall, the first's masks with a mask of this one at mask
+ * IoU ≥ 0.9, and precision, this one's masks with such a match in the first.
+ */
+function maskMatches(firstDir: string, dir: string): { recall: number; precision: number; summary: string } {
+  let [found, reference, matched, produced] = [0, 0, 0, 0];
+  for (const name of readdirSync(firstDir).filter((f) => f.endsWith('.json') && !f.startsWith('.'))) {
+    const read = (d: string) => (existsSync(path.join(d, name)) ? JSON.parse(readFileSync(path.join(d, name), 'utf8')).annotations as Annotation[] : []);
+    const [x, y] = [read(firstDir), read(dir)];
+    const decode = (a: Annotation) => rleToColumnMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
+    const [mx, my] = [x.map(decode), y.map(decode)];
+    const overlaps = (a: Annotation, b: Annotation) => a.bbox[0] <= b.bbox[0] + b.bbox[2] && b.bbox[0] <= a.bbox[0] + a.bbox[2]
+      && a.bbox[1] <= b.bbox[1] + b.bbox[3] && b.bbox[1] <= a.bbox[1] + a.bbox[3];
+    const iou = (p: Uint8Array, q: Uint8Array) => {
+      let [inter, union] = [0, 0];
+      for (let i = 0; i < p.length; i++) {
+        inter += p[i] & q[i];
+        union += p[i] | q[i];
+      }
+      return union ? inter / union : 0;
+    };
+    const good = x.map((a, i) => y.map((b, j) => overlaps(a, b) && iou(mx[i], my[j]) >= 0.9));
+    reference += x.length;
+    produced += y.length;
+    found += good.filter((row) => row.some(Boolean)).length;
+    matched += y.filter((_, j) => good.some((row) => row[j])).length;
+  }
+  const recall = reference ? found / reference : 1;
+  const precision = produced ? matched / produced : 1;
+  return { recall, precision, summary: `recall ${recall.toFixed(3)} (${found}/${reference}), precision ${precision.toFixed(3)} (${matched}/${produced}) at mask IoU ≥ 0.9` };
+}
 
 async function child(job: ChildJob): Promise<ChildResult> {
   const { config } = job;
@@ -176,7 +218,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
     const decode = model.decode.bind(model);
     model.decode = (embedding, points, count) => decode(embedding, points, count);
   }
-  const settings = resolveSettings(job.settings, 'default', 'keys', model.amgReference);
+  const settings = resolveSettings({ ...job.settings, ...(config.sampling ? { sampling: config.sampling } : {}) }, 'default', 'keys', model.amgReference);
   const out = await mkdtemp(path.join(tmpdir(), 'sam-amg-bench-'));
   const stages = { read: 0, hash: 0, encode: 0, decode: 0, postprocess: 0, rle: 0, write: 0 };
   const workers = config.workers ?? defaultPostprocessWorkers();
@@ -192,7 +234,9 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const wall = (performance.now() - t) / 1000;
   await pool?.close();
   await model.release();
-  return { config: config.name, out, images: summary.written, masks: summary.masks, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+  return {
+    config: config.name, out, images: summary.written, masks: summary.masks, prompts: summary.prompts, wall, stages, peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 async function parent(): Promise<void> {
@@ -213,6 +257,7 @@ async function parent(): Promise<void> {
   const settings: Record<string, number> = {
     pointsPerSide: Number(opt('--points-per-side', '16')),
     cropNLayers: Number(opt('--crop-n-layers', '0')),
+    ...(args.includes('--high-score-thresh') ? { highScoreThresh: Number(opt('--high-score-thresh', '8.5')) } : {}),
     ...(args.includes('--keep-all') ? { predIouThresh: 0, stabilityScoreThresh: 0 } : {}),
   };
   const configs = opt('--configs', 'base,jobs2,batched').split(',').map((c) => {
@@ -229,16 +274,21 @@ async function parent(): Promise<void> {
     results.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
   }
   const base = results[0].wall;
-  const agreement = results.map((r) => recordsAgreement(results[0].out, r.out));
+  const agreement = results.map((r) => {
+    const records = recordsAgreement(results[0].out, r.out);
+    if (records.identical === records.files) return records;
+    const matches = maskMatches(results[0].out, r.out);
+    return { ...records, matches, summary: `${records.summary}; ${matches.summary}` };
+  });
   const lines = [
     `model ${path.relative(PACKAGE_ROOT, model)}, ${images.length} images, settings ${JSON.stringify(settings)}, ${cpus().length} cores`,
-    '| config | wall s | × base | read | hash | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | peak RSS MiB | records vs first |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| config | wall s | × base | read | hash | encoder | decoder | post-process | RLE | write | outside inference | images/s | masks/s | prompts | peak RSS MiB | records vs first |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r, i) => {
       const s = r.stages;
       const inference = s.encode + s.decode;
       const outside = r.wall - inference;
-      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.hash.toFixed(3)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.peak_rss_mib.toFixed(0)} | ${agreement[i].summary} |`;
+      return `| ${r.config} | ${r.wall.toFixed(1)} | ${(r.wall / base).toFixed(2)} | ${s.read.toFixed(2)} | ${s.hash.toFixed(3)} | ${s.encode.toFixed(1)} | ${s.decode.toFixed(1)} | ${s.postprocess.toFixed(2)} | ${s.rle.toFixed(2)} | ${s.write.toFixed(2)} | ${((outside / inference) * 100).toFixed(1)}% | ${(r.images / r.wall).toFixed(3)} | ${(r.masks / r.wall).toFixed(1)} | ${r.prompts} | ${r.peak_rss_mib.toFixed(0)} | ${agreement[i].summary} |`;
     }),
   ];
   console.log(machineLine());

@@ -25,8 +25,10 @@ export { folderStatus, type FolderStatus } from './output/folder-status.js';
 export { buildReport, type ReportOptions, type ReportSummary } from './report/build-report.js';
 export { parseDevice, type Device } from './model/device.js';
 export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
+export { exportLabels, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportSummary } from './export/export.js';
+export { StorageError } from './output/storage-fault.js';
 export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
-  resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SETTING_SPECS, type AmgReference, type AmgSettings, type SettingsInput,
+  resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SAMPLINGS, SETTING_SPECS, type AmgReference, type AmgSettings, type Sampling, type SettingsInput,
 } from './settings/settings.js';
 export { UsageError } from './settings/validate.js';

@@ -27,7 +27,8 @@ describe('sam-amg on the photo fixtures with the tiny model', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(filesUnder(out)).toEqual(['.sam-amg-run.json', ...PHOTO_NAMES.map((n) => `${n}.json`)]);
     // Progress lines may come first (every 10 s when stderr is not a terminal); the summary is last.
-    expect(result.stderr).toMatch(/\nsam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$|^sam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks in [\d.]+ s \([\d.]+ images\/s\)\n$/);
+    // 3 images of 16² prompts each.
+    expect(result.stderr).toMatch(/\nsam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks from 768 prompts in [\d.]+ s \([\d.]+ images\/s\)\n$|^sam-amg: 3 images: 3 written, 0 already done, 0 failed; \d+ masks from 768 prompts in [\d.]+ s \([\d.]+ images\/s\)\n$/);
   });
 
   it('decodes every segmentation to an image-sized mask matching area and bbox', () => {

@@ -13,6 +13,8 @@ export interface BatchFrame {
   upscale: 'sparse' | 'full';
   /** Whose generator the masks follow: SAM 2's cleans small regions on the low-resolution logits. */
   reference: AmgReference;
+  /** Hierarchical sampling's first pass: the covering threshold (see CropFrame). */
+  coverAbove?: number;
 }
 
 /**
@@ -30,8 +32,8 @@ export class InlineBatchProcessor implements BatchProcessor {
   private readonly upscalers = new Map<string, Upscaler>();
 
   process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData {
-    const { cropBox, imageH, imageW, reference } = frame;
-    return processBatch(candidates, { cropBox, imageH, imageW, reference, upscaler: this.upscalerFor(frame) }, settings);
+    const { cropBox, imageH, imageW, reference, coverAbove } = frame;
+    return processBatch(candidates, { cropBox, imageH, imageW, reference, coverAbove, upscaler: this.upscalerFor(frame) }, settings);
   }
 
   private upscalerFor(frame: BatchFrame): Upscaler {
@@ -57,21 +59,24 @@ export interface MaskDataParts {
   stability: Float32Array;
   points: Float64Array;
   cropBoxes: Int32Array;
+  covered?: Uint8Array;
 }
 
 export function toParts(d: MaskData): MaskDataParts {
   return {
     sizes: d.rles.map((r) => r.size), counts: d.rles.map((r) => r.counts),
-    boxes: d.boxes, iouPreds: d.iouPreds, stability: d.stability, points: d.points, cropBoxes: d.cropBoxes,
+    boxes: d.boxes, iouPreds: d.iouPreds, stability: d.stability, points: d.points, cropBoxes: d.cropBoxes, covered: d.covered,
   };
 }
 
 export function fromParts(p: MaskDataParts): MaskData {
-  return new MaskData(p.sizes.map((size, k) => ({ size, counts: p.counts[k] })),
+  const data = new MaskData(p.sizes.map((size, k) => ({ size, counts: p.counts[k] })),
     p.boxes as Int32Array<ArrayBuffer>, p.iouPreds as Float32Array<ArrayBuffer>, p.stability as Float32Array<ArrayBuffer>,
     p.points as Float64Array<ArrayBuffer>, p.cropBoxes as Int32Array<ArrayBuffer>);
+  if (p.covered) data.covered = p.covered;
+  return data;
 }
 
 export function transferablesOf(p: MaskDataParts): ArrayBuffer[] {
-  return [...p.counts, p.boxes, p.iouPreds, p.stability, p.points, p.cropBoxes].map((a) => a.buffer as ArrayBuffer);
+  return [...p.counts, p.boxes, p.iouPreds, p.stability, p.points, p.cropBoxes, ...(p.covered ? [p.covered] : [])].map((a) => a.buffer as ArrayBuffer);
 }

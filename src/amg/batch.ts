@@ -3,7 +3,7 @@ import { windowToImageRle } from './crop-rle.js';
 import type { BoxXyxy } from './geometry.js';
 import { MaskData } from './mask-data.js';
 import { cleanLowResRegions } from './low-res-cleanup.js';
-import { isNearCropEdge, MASK_THRESHOLD, stabilityScore, thresholdedBox } from './mask-ops.js';
+import { coverAbove, isNearCropEdge, MASK_THRESHOLD, stabilityScore, thresholdedBox } from './mask-ops.js';
 import type { Upscaler } from './upscale.js';
 
 /** Where a batch's masks sit: the crop, the image it is cut from, the upscaler for its size. */
@@ -14,6 +14,8 @@ export interface CropFrame {
   upscaler: Upscaler;
   /** Default 'sam'. With 'sam2' and a minimum region area, small regions are cleaned on the low-resolution logits first. */
   reference?: AmgReference;
+  /** Hierarchical sampling's first pass: also map the crop pixels where a kept mask's logit is above this (MaskData.covered). */
+  coverAbove?: number;
 }
 
 /** Decoder output for one batch: `count` candidates, in prompt order then token order. */
@@ -29,7 +31,9 @@ export interface Candidates {
 /**
  * The reference's `_process_batch` after the decoder: predicted-IoU filter,
  * stability filter, binarise, inclusive box, crop-edge filter, RLE in the
- * image frame. Boxes and points stay in crop coordinates. For SAM 2, the
+ * image frame. Boxes and points stay in crop coordinates. When the frame
+ * asks, the kept masks' pixels above `coverAbove` are mapped too
+ * (hierarchical sampling's first pass). For SAM 2, the
  * predictor's hole and sprinkle cleanup of each candidate's low-resolution
  * logits comes first (it edits `c.lowRes` in place).
  */
@@ -64,6 +68,11 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
     const [bx0, by0, bx1, by1] = box;
     const window = { logits: mask.logits, offset: by0 * cropW + bx0, stride: cropW, rows: by1 - by0 + 1, cols: bx1 - bx0 + 1 };
     out.rles.push(windowToImageRle(window, cropBox[0] + bx0, cropBox[1] + by0, imageH, imageW, MASK_THRESHOLD));
+    if (frame.coverAbove !== undefined) {
+      // Upscaled again with the covering threshold as floor and ceiling: exact values only where a pixel may pass it or not.
+      out.covered ??= new Uint8Array(cropW * upscaler.geometry.cropH);
+      coverAbove(upscaler.upscale(c.lowRes, i * plane, frame.coverAbove, frame.coverAbove), cropW, frame.coverAbove, out.covered);
+    }
   }
   out.boxes = Int32Array.from(boxes);
   out.stability = Float32Array.from(stabilities);

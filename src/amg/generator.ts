@@ -2,10 +2,11 @@ import type { RgbImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
 import { cropImage } from './crop-image.js';
-import { buildLayerPointGrids, generateCropBoxes, type CropBox } from './geometry.js';
+import { buildLayerPointGrids, buildPointGrid, generateCropBoxes, type CropBox } from './geometry.js';
+import { firstPassSide, orInto, secondPassPoints } from './hierarchical.js';
 import { MaskData } from './mask-data.js';
 import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
-import type { PromptModel } from './prompt-model.js';
+import type { CropEmbedding, PromptModel } from './prompt-model.js';
 import { toRecords, type MaskRecord } from './records.js';
 
 /** Multimask outputs per prompt (mask tokens 1..3). */
@@ -38,6 +39,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Seconds spent per stage are added here. */
   timings?: StageTimings;
+  /** Point prompts decoded are added here (the grid's size with grid sampling; fewer with hierarchical). */
+  counts?: { prompts: number };
   /**
    * Where decoder batches are post-processed (default: inline, on this
    * thread). With a worker pool, up to `batchesInFlight` batches are
@@ -138,7 +141,7 @@ async function processCrop(
   options: GenerateOptions,
 ): Promise<(MaskData | Promise<MaskData>)[]> {
   options.signal?.throwIfAborted();
-  let started = now();
+  const started = now();
   const pixels = cropImage(image, crop.box);
   const { width: w, height: h } = pixels;
   const embedding = await model.embed(pixels);
@@ -154,10 +157,45 @@ async function processCrop(
     upscale: options.upscale ?? 'sparse',
     reference: model.amgReference ?? 'sam',
   };
+  const pass = (points: Float64Array, passFrame: BatchFrame, into: (MaskData | Promise<MaskData>)[]) =>
+    decodePoints(points, w, h, embedding, model, s, processor, passFrame, queue, t, options, into);
+  const batches: (MaskData | Promise<MaskData>)[] = [];
+  if (s.sampling !== 'hierarchical') {
+    await pass(grid, frame, batches);
+    return batches;
+  }
+  // TinySAM: the first pass on a quarter-density grid, its covered map, then the second pass where it is not covered.
+  const side = Math.trunc(s.pointsPerSide / s.cropNPointsDownscaleFactor ** crop.layer);
+  const firstGrid = buildPointGrid(firstPassSide(side));
+  const first: (MaskData | Promise<MaskData>)[] = [];
+  await pass(firstGrid, { ...frame, coverAbove: s.highScoreThresh }, first);
+  await queue.drain(0);
+  const covered = new Uint8Array(w * h);
+  for (const data of first as MaskData[]) if (data.covered) orInto(covered, data.covered);
+  await pass(secondPassPoints(firstGrid, w, h, side, covered), frame, batches);
+  // The second pass's masks come first, as TinySAM's `new_masks.cat(ori_masks)` joins them.
+  batches.push(...(first as MaskData[]));
+  return batches;
+}
+
+/** Decodes `grid` (normalised to the crop) in batches of prompts and hands each batch to the processor, in order. */
+async function decodePoints(
+  grid: Float64Array,
+  w: number,
+  h: number,
+  embedding: CropEmbedding,
+  model: PromptModel,
+  s: AmgSettings,
+  processor: BatchProcessor,
+  frame: BatchFrame,
+  queue: BatchQueue,
+  t: StageTimings,
+  options: GenerateOptions,
+  batches: (MaskData | Promise<MaskData>)[],
+): Promise<void> {
   const nPoints = grid.length / 2;
   const scaleX = embedding.pointScaleX;
   const scaleY = embedding.pointScaleY;
-  const batches: (MaskData | Promise<MaskData>)[] = [];
   for (let first = 0; first < nPoints; first += s.pointsPerBatch) {
     const count = Math.min(s.pointsPerBatch, nPoints - first);
     const points = new Float64Array(count * 2);
@@ -171,10 +209,11 @@ async function processCrop(
       prompts[2 * k + 1] = y * scaleY;
     }
     options.signal?.throwIfAborted();
-    started = now();
+    let started = now();
     // Logits of prompts with no IoU above the threshold are never read: the filter drops them first.
     const decoded = await model.decode(embedding, prompts, count, s.predIouThresh > 0 ? { iouFloor: s.predIouThresh } : {});
     t.decode += now() - started;
+    if (options.counts) options.counts.prompts += count;
     started = now();
     const result = processor.process({
       count: count * MASKS_PER_PROMPT,
@@ -186,7 +225,6 @@ async function processCrop(
     t.postprocess += now() - started;
     await queue.drain(queue.inFlight);
   }
-  return batches;
 }
 
 /** numpy's `repeat(times, axis=0)` on (x, y) rows. */

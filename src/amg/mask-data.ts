@@ -17,6 +17,13 @@ export class MaskData {
     public cropBoxes = new Int32Array(0),
   ) {}
 
+  /**
+   * Set by batch processing when asked (hierarchical sampling's first pass):
+   * the crop's pixels, row-major, where a kept mask's logit is above the
+   * covering threshold. `filter` and `cat` leave it behind.
+   */
+  covered?: Uint8Array;
+
   get length(): number {
     return this.rles.length;
   }

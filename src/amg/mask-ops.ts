@@ -29,6 +29,15 @@ export function countAbove(mask: UpscaledMask, width: number, threshold: number)
   return n;
 }
 
+/** Marks in `covered` (row-major, the crop's size) the pixels of the computed spans whose logit is above `threshold`. */
+export function coverAbove(mask: UpscaledMask, width: number, threshold: number, covered: Uint8Array): void {
+  const { logits, rowStart, rowEnd } = mask;
+  for (let y = 0; y < rowStart.length; y++) {
+    const end = y * width + rowEnd[y];
+    for (let i = y * width + rowStart[y]; i < end; i++) if (logits[i] > threshold) covered[i] = 1;
+  }
+}
+
 /**
  * The reference's stability score from count(logit > t + offset) and
  * count(logit > t - offset): their ratio, divided in float32; 0/0 is NaN,

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { PRESETS, SETTING_SPECS } from '../settings/settings.js';
+import { PRESETS, SAMPLINGS, SETTING_SPECS } from '../settings/settings.js';
 import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
 import { StorageError } from '../output/storage-fault.js';
 import { VERSION } from '../version.js';
@@ -56,6 +56,7 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     const sam2 = spec.sam2Default === undefined ? '' : `; SAM 2 models: ${spec.sam2Default}, as SAM 2's generator`;
     program.option(`${spec.flag} <value>`, `${spec.help} (default: ${shown}${spec.key === 'cropOverlapRatio' ? ' = 512/1500' : ''}${sam2})`);
   }
+  program.addOption(new Option('--sampling <mode>', 'grid: every grid point (the reference); hierarchical: TinySAM\'s hierarchical sampling, a quarter-density pass first and the full density only where its masks left the image uncovered (default: grid)').choices([...SAMPLINGS]));
   program.option('--point-grids <file>', 'JSON file with one list of normalised [x, y] points per crop layer, used instead of --points-per-side (the reference\'s point_grids)');
   program.addHelpText('after', `
 Presets:
@@ -65,6 +66,8 @@ Presets:
           --pred-iou-thresh 0.88 --stability-score-thresh 0.95 --stability-score-offset 1
           --box-nms-thresh 0.7 --min-mask-region-area 100 --max-mask-area-fraction 0.95
           (the SAM paper's fully automatic stage that made SA-1B, appendix B)
+  fast  = the default settings with --sampling hierarchical (TinySAM's hierarchical
+          sampling: fewer prompts for nearly the same masks)
 
 Rerunning the same command resumes: complete outputs with the same model and settings are skipped.
 

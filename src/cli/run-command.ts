@@ -37,6 +37,7 @@ export interface RunCliOptions {
   quiet?: boolean;
   progressInterval?: string;
   pointGrids?: string;
+  sampling?: string;
   [setting: string]: unknown;
 }
 
@@ -81,6 +82,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     if (v !== undefined) raw[spec.key] = v;
   }
   if (o.pointGrids !== undefined) raw.pointGrids = await readPointGrids(String(o.pointGrids));
+  if (o.sampling !== undefined) raw.sampling = o.sampling;
   // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
   let early;
   try {
@@ -152,7 +154,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
         `${summary.changed ? `${summary.changed} changed, ` : ''}` +
         `${summary.skipped} already done, ${summary.failed.length} failed` +
         `${summary.skippedNonImages ? `, ${summary.skippedNonImages} non-image files skipped` : ''}; ` +
-        `${summary.masks} masks in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
+        `${summary.masks} masks from ${summary.prompts} prompts in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
         `${summary.interrupted ? '; interrupted' : ''}\n`);
     }
     if (summary.interrupted) return EXIT.interrupted;

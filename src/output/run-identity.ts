@@ -31,16 +31,20 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
 /**
  * The settings that change masks, with the reference's snake_case names.
  * Custom point grids are recorded by the SHA-256 of their JSON, in place of
- * points_per_side, which they replace.
+ * points_per_side, which they replace. Hierarchical sampling is recorded
+ * with its high_score_thresh.
  */
 export function outputSettings(settings: AmgSettings): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const spec of SETTING_SPECS) {
     if (!spec.affectsOutput) continue;
     if (spec.recordedWhenSet && settings[spec.key] === spec.defaultValue) continue;
+    if (spec.hierarchicalOnly && settings.sampling !== 'hierarchical') continue;
     if (spec.key === 'pointsPerSide' && settings.pointGrids) continue;
     out[snake(spec.key)] = settings[spec.key];
   }
+  // Grid sampling is not recorded, so folders made before it existed keep their fingerprint.
+  if (settings.sampling === 'hierarchical') out.sampling = settings.sampling;
   if (settings.pointGrids) {
     const grids = settings.pointGrids.map((g) => Array.from(g));
     out.point_grids = createHash('sha256').update(JSON.stringify(grids)).digest('hex');

@@ -55,6 +55,8 @@ export interface RunSummary {
   skipped: number;
   failed: ImageFailure[];
   masks: number;
+  /** Point prompts decoded, over the images written. */
+  prompts: number;
   skippedNonImages: number;
   /** Folders holding sam-amg outputs that input discovery did not search. */
   skippedOutputFolders: string[];
@@ -136,7 +138,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     : list.images;
 
   const summary: RunSummary = {
-    images: mine.length, written: 0, changed: 0, skipped: 0, failed: [], masks: 0,
+    images: mine.length, written: 0, changed: 0, skipped: 0, failed: [], masks: 0, prompts: 0,
     skippedNonImages: list.skippedNonImages, skippedOutputFolders: list.skippedOutputFolders, seconds: 0, interrupted: false,
   };
   const failuresByOrder = new Map<number, ImageFailure>();
@@ -170,7 +172,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     summary.seconds = now() - started;
     emit({
       event: 'summary', images: summary.images, written: summary.written, changed: summary.changed, skipped: summary.skipped,
-      failed: summary.failed.length, masks: summary.masks, seconds: summary.seconds, interrupted: summary.interrupted,
+      failed: summary.failed.length, masks: summary.masks, prompts: summary.prompts, seconds: summary.seconds, interrupted: summary.interrupted,
       ...(storageFault ? { storage_fault: storageFault } : {}),
     });
   };
@@ -248,9 +250,10 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     }
     const t0 = now();
     const stages = emptyTimings();
+    const counts = { prompts: 0 };
     try {
       const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
-        { ...opts.generate, signal, timings: stages });
+        { ...opts.generate, signal, timings: stages, counts });
       const tr = now();
       const records = toRecords(data);
       const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
@@ -264,8 +267,9 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
       if (ready.changed) summary.changed++;
       else summary.written++;
       summary.masks += records.length;
+      summary.prompts += counts.prompts;
       emit({
-        event: 'image_done', path: item.image.path, output: item.out, masks: records.length, changed: ready.changed,
+        event: 'image_done', path: item.image.path, output: item.out, masks: records.length, prompts: counts.prompts, changed: ready.changed,
         seconds: now() - t0 + ready.readSeconds + ready.hashSeconds, timings,
       });
     } catch (err) {

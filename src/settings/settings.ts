@@ -27,10 +27,21 @@ export interface AmgSettings {
   maxMaskAreaFraction: number;
   /** The reference's `point_grids`: normalised (x, y) pairs per crop layer, used instead of pointsPerSide; null: the regular grids. */
   pointGrids: Float64Array[] | null;
+  /**
+   * 'grid': every point of each crop's grid, the reference's semantics;
+   * 'hierarchical': TinySAM's hierarchical sampling, a quarter-density grid
+   * first and the full density only where its masks left the image uncovered.
+   */
+  sampling: Sampling;
+  /** Hierarchical sampling: a first-pass pixel is covered where a kept mask's logit exceeds this (TinySAM's `high_score_thresh`). */
+  highScoreThresh: number;
 }
 
+export const SAMPLINGS = ['grid', 'hierarchical'] as const;
+export type Sampling = (typeof SAMPLINGS)[number];
+
 /** The settings given as numbers on the command line. */
-export type NumericSettingKey = Exclude<keyof AmgSettings, 'pointGrids'>;
+export type NumericSettingKey = Exclude<keyof AmgSettings, 'pointGrids' | 'sampling'>;
 
 interface SettingSpec {
   key: NumericSettingKey;
@@ -47,6 +58,8 @@ interface SettingSpec {
    * so folders made before keep their fingerprint.
    */
   recordedWhenSet?: boolean;
+  /** Changes the masks of hierarchical sampling only: recorded with it, and not with the grid. */
+  hierarchicalOnly?: boolean;
 }
 
 const unit: NumberRule = { min: 0, max: 1 };
@@ -78,12 +91,14 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'discard final masks of fewer pixels than this (0 disables)', affectsOutput: true, recordedWhenSet: true },
   { key: 'maxMaskAreaFraction', flag: '--max-mask-area-fraction', rule: unit, defaultValue: 0,
     help: 'discard final masks covering this fraction of the image or more (0 disables)', affectsOutput: true, recordedWhenSet: true },
+  { key: 'highScoreThresh', flag: '--high-score-thresh', rule: { min: -1000, max: 1000 }, defaultValue: 8.5,
+    help: 'hierarchical sampling: a pixel counts as covered where a first-pass mask\'s logit is above this', affectsOutput: true, hierarchicalOnly: true },
 ];
 
 /** The defaults of the reference a model follows. */
 export function defaultSettings(reference: AmgReference = 'sam'): Readonly<AmgSettings> {
   const value = (s: SettingSpec) => (reference === 'sam2' ? s.sam2Default ?? s.defaultValue : s.defaultValue);
-  return Object.freeze({ ...Object.fromEntries(SETTING_SPECS.map((s) => [s.key, value(s)])), pointGrids: null } as unknown as AmgSettings);
+  return Object.freeze({ ...Object.fromEntries(SETTING_SPECS.map((s) => [s.key, value(s)])), pointGrids: null, sampling: 'grid' } as unknown as AmgSettings);
 }
 
 /** SAM's defaults (`SamAutomaticMaskGenerator`). */
@@ -96,6 +111,7 @@ export const DEFAULT_SETTINGS: Readonly<AmgSettings> = defaultSettings('sam');
  * the 4×4 overlapping crops, predicted IoU above 0.88, stability at least
  * 0.95 with logits thresholded at ±1, box NMS 0.7, holes and islands under
  * 100 pixels removed, masks covering 95 % of the image or more discarded.
+ * `fast`: the default settings with TinySAM's hierarchical sampling.
  */
 export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.freeze({
   default: {},
@@ -118,6 +134,9 @@ export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.fr
     minMaskRegionArea: 100,
     maxMaskAreaFraction: 0.95,
   },
+  fast: {
+    sampling: 'hierarchical',
+  },
 });
 
 export type SettingsInput = Partial<Record<keyof AmgSettings, unknown>>;
@@ -138,7 +157,7 @@ export function resolveSettings(
   if (!base) {
     throw invalid(`one of ${Object.keys(PRESETS).join(', ')}`, labels === 'flags' ? '--preset' : 'preset', preset);
   }
-  const known = new Set<string>([...SETTING_SPECS.map((s) => s.key), 'pointGrids']);
+  const known = new Set<string>([...SETTING_SPECS.map((s) => s.key), 'pointGrids', 'sampling']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw invalid(`a known setting (${[...known].join(', ')})`, 'setting name', key);
   }
@@ -155,7 +174,31 @@ export function resolveSettings(
     }
     out.pointGrids = checkPointGrids(input.pointGrids, out.cropNLayers, label, labels === 'flags' ? '--crop-n-layers' : 'cropNLayers');
   }
+  if (input.sampling !== undefined) {
+    if (!SAMPLINGS.includes(input.sampling as Sampling)) throw invalid(`one of ${SAMPLINGS.join(', ')}`, labels === 'flags' ? '--sampling' : 'sampling', input.sampling);
+    out.sampling = input.sampling as Sampling;
+  }
+  if (out.sampling === 'hierarchical') checkHierarchical(out, labels);
   return out;
+}
+
+/**
+ * Hierarchical sampling builds its passes from each layer's points per side:
+ * the first at a quarter of it, so at least 4 (TinySAM's `points_per_side // 4`);
+ * custom point grids have no such side.
+ */
+function checkHierarchical(s: AmgSettings, labels: 'keys' | 'flags'): void {
+  const name = (flag: string, key: string) => (labels === 'flags' ? flag : key);
+  if (s.pointGrids) {
+    throw new UsageError(`${name('--point-grids', 'pointGrids')} cannot be used with ${name('--sampling', 'sampling')} hierarchical: its passes are built from ${name('--points-per-side', 'pointsPerSide')}`);
+  }
+  for (let layer = 0; layer <= s.cropNLayers; layer++) {
+    // As the reference's build_all_layer_point_grids (and buildLayerPointGrids) compute it.
+    const side = Math.trunc(s.pointsPerSide / s.cropNPointsDownscaleFactor ** layer);
+    if (side < 4) {
+      throw new UsageError(`${name('--sampling', 'sampling')} hierarchical needs at least 4 points per side on every crop layer (its first pass has a quarter of them); crop layer ${layer} has ${side}`);
+    }
+  }
 }
 
 /** One list of normalised [x, y] points per crop layer (the reference's `point_grids`), as flat (x, y) arrays. */
