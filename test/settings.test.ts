@@ -12,6 +12,8 @@ describe('settings', () => {
       cropOverlapRatio: 512 / 1500, cropNPointsDownscaleFactor: 1, minMaskRegionArea: 0,
       // Not the reference's: off.
       minMaskArea: 0, maxMaskAreaFraction: 0, pointGrids: null,
+      // TinySAM's hierarchical sampling, off; its high_score_thresh default.
+      sampling: 'grid', highScoreThresh: 8.5,
     });
   });
 
@@ -51,7 +53,7 @@ describe('settings', () => {
   });
 
   it('reject an unknown preset', () => {
-    expect(() => resolveSettings({}, 'fast')).toThrow('Expected one of default, dense, sa1b for preset but received fast of type string');
+    expect(() => resolveSettings({}, 'fastest')).toThrow('Expected one of default, dense, sa1b, fast for preset but received fastest of type string');
   });
 
   it('are validated by generateMasks before any model call', async () => {

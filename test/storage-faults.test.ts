@@ -251,6 +251,14 @@ describe.skipIf(cannotMount !== undefined)('the output storage fails: the run st
       expect(readdirSync(full).sort()).toEqual(['filler']);
     });
 
+    it('export --format labelstudio', async () => {
+      const to = path.join(full, 'ls');
+      const res = await runCli(['export', clean.json, '--format', 'labelstudio', '--to', to]);
+      expect(res.stderr).toBe(`sam-amg: --to ${to}: no space left on device (writing ${to})\n`);
+      expect(res.code).toBe(3);
+      expect(readdirSync(full).sort()).toEqual(['filler']);
+    });
+
     it('report --to', async () => {
       const to = path.join(full, 'report');
       const res = await runCli(['report', clean.json, '--images', images, '--to', to]);
