@@ -287,6 +287,14 @@ describe('sam-amg export', () => {
     expect(refused.stderr).toBe(`sam-amg: --to ${occupied}: the folder exists and is not a sam-amg export; it would be replaced: choose another\n`);
     expect(refused.code).toBe(2);
     expect(readdirSync(occupied)).toEqual(['keep.txt']);
+    const aFile = path.join(occupied, 'keep.txt');
+    const fileNotFolder = await runCli(['export', out, '--format', 'yolo', '--to', aFile]);
+    expect(fileNotFolder.stderr).toBe(`sam-amg: --to ${aFile}: is a file; the yolo format writes a folder\n`);
+    expect(fileNotFolder.code).toBe(2);
+    const folderNotFile = await runCli(['merge', out, '--coco', occupied]);
+    expect(folderNotFile.stderr).toBe(`sam-amg: --coco ${occupied}: is a folder; the coco format writes a file\n`);
+    expect(folderNotFile.code).toBe(2);
+    expect(readdirSync(occupied)).toEqual(['keep.txt']);
     const wrong = await runCli(['export', out, '--format', 'labelstudio', '--to', path.join(parent, 'x'), '--simplify', '2']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe('sam-amg: --simplify goes with --format yolo (the other formats hold masks, not polygons)\n');

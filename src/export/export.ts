@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempNameFor, writeDirAtomic } from '../output/atomic-write.js';
 import { BufferedFile } from '../output/buffered-file.js';
@@ -159,8 +159,12 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
 export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
   const destination = `${o.destinationFlag ?? '--to'} ${o.to}`;
   const target = path.resolve(o.to);
-  // An earlier export written inside the folder is not an image's output.
   if (!existsSync(o.out)) throw new UsageError(`${o.out}: no such file or folder`);
+  const kind = await stat(o.to).then((st) => (st.isDirectory() ? 'folder' : 'file'), () => undefined);
+  if (kind && (kind === 'folder') !== (o.format !== 'coco')) {
+    throw new UsageError(`${destination}: is a ${kind}; the ${o.format} format writes a ${kind === 'folder' ? 'file' : 'folder'}`);
+  }
+  // An earlier export written inside the folder is not an image's output.
   const files = (await findOutputFiles(o.out)).filter((f) => path.resolve(f) !== target && !path.resolve(f).startsWith(`${target}${path.sep}`));
   const summary: ExportSummary = { images: 0, masks: 0, filteredOut: 0, failed: [], labelledPixels: 0, pixels: 0 };
   await mkdir(path.dirname(target), { recursive: true }).catch((err) => { throw asStorageError(destination, o.to, err); });
@@ -171,8 +175,7 @@ export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
     let writer: CocoWriter | undefined;
     try {
       writer = await CocoWriter.create(temp, side);
-      const coco = writer;
-      await feed(o, files, { add: (data, kept, source) => coco.add(data, kept, source), finish: () => coco.finish(), abandon: () => coco.abandon() }, summary);
+      await feed(o, files, writer, summary);
       await writer.finish();
       await rename(temp, o.to);
     } catch (err) {
