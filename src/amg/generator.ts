@@ -2,7 +2,7 @@ import type { RgbImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
 import { cropImage } from './crop-image.js';
-import { buildLayerPointGrids, buildPointGrid, generateCropBoxes, type CropBox } from './geometry.js';
+import { buildLayerPointGrids, buildPointGrid, generateCropBoxes, layerPointsPerSide, type CropBox } from './geometry.js';
 import { firstPassSide, orInto, secondPassPoints } from './hierarchical.js';
 import { MaskData } from './mask-data.js';
 import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
@@ -165,7 +165,7 @@ async function processCrop(
     return batches;
   }
   // TinySAM: the first pass on a quarter-density grid, its covered map, then the second pass where it is not covered.
-  const side = Math.trunc(s.pointsPerSide / s.cropNPointsDownscaleFactor ** crop.layer);
+  const side = layerPointsPerSide(s.pointsPerSide, s.cropNPointsDownscaleFactor, crop.layer);
   const firstGrid = buildPointGrid(firstPassSide(side));
   const first: (MaskData | Promise<MaskData>)[] = [];
   await pass(firstGrid, { ...frame, coverAbove: s.highScoreThresh }, first);

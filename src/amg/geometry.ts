@@ -80,6 +80,11 @@ function linspace(start: number, stop: number, n: number): Float64Array {
 }
 
 /** One grid per crop layer: layer i has int(pointsPerSide / factor^i) per side. */
+/** The points per side of crop layer `layer`: the reference's `int(n_per_side / (scale_per_layer ** i))`. */
+export function layerPointsPerSide(pointsPerSide: number, downscaleFactor: number, layer: number): number {
+  return Math.trunc(pointsPerSide / downscaleFactor ** layer);
+}
+
 export function buildLayerPointGrids(
   pointsPerSide: number,
   nLayers: number,
@@ -87,7 +92,7 @@ export function buildLayerPointGrids(
 ): Float64Array[] {
   const grids: Float64Array[] = [];
   for (let i = 0; i <= nLayers; i++) {
-    grids.push(buildPointGrid(Math.trunc(pointsPerSide / downscaleFactor ** i)));
+    grids.push(buildPointGrid(layerPointsPerSide(pointsPerSide, downscaleFactor, i)));
   }
   return grids;
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { checkDeviceAvailable, parseDevice } from '../model/device.js';
 import { ModelError } from '../model/model-error.js';
 import type { DecoderGraphMode } from '../model/decoder-sessions.js';
@@ -10,6 +9,7 @@ import { runIdentity } from '../runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
 import { runDataset } from '../runner/run-dataset.js';
 import { parseShard } from '../runner/shard.js';
+import { readJsonOption } from '../settings/json-option.js';
 import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
 import { checkNumber, invalid, UsageError } from '../settings/validate.js';
 import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
@@ -55,18 +55,6 @@ function readStdin(): Promise<string> {
   });
 }
 
-/** The --point-grids file's JSON; resolveSettings checks its shape. */
-async function readPointGrids(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`--point-grids ${file}: cannot read it (${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message})`);
-  });
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`--point-grids ${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
-  }
-}
-
 function chooseReporter(o: RunCliOptions, interval: number): Reporter {
   if (o.json) return new JsonLinesReporter();
   if (!o.quiet && process.stderr.isTTY) return new BarReporter();
@@ -81,7 +69,8 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     const v = o[optionKey(spec.flag)];
     if (v !== undefined) raw[spec.key] = v;
   }
-  if (o.pointGrids !== undefined) raw.pointGrids = await readPointGrids(String(o.pointGrids));
+  // The grids file's JSON; resolveSettings checks its shape.
+  if (o.pointGrids !== undefined) raw.pointGrids = (await readJsonOption('--point-grids', String(o.pointGrids))).value;
   if (o.sampling !== undefined) raw.sampling = o.sampling;
   // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
   let early;

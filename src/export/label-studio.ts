@@ -29,17 +29,8 @@ const LONGEST_RUN = 1 << RLE_SIZES[3];
  * bytes, reused between masks. The reference for brushRle below.
  */
 export function brushRleReference(segmentation: { size: [number, number]; counts: string }, rgba: Uint8Array): Uint8Array {
-  const [h, w] = segmentation.size;
-  rgba.fill(0);
-  const counts = decodeCountsString(segmentation.counts);
-  // COCO runs go down the columns; a pixel (x, y) sits at 4 (y w + x) in the RGBA rows.
-  for (let i = 1, pos = counts[0]; i < counts.length; i += 2) {
-    for (let p = pos, end = pos + counts[i]; p < end; p++) {
-      const x = Math.floor(p / h);
-      rgba.fill(255, 4 * ((p - x * h) * w + x), 4 * ((p - x * h) * w + x) + 4);
-    }
-    pos += counts[i] + (counts[i + 1] ?? 0);
-  }
+  const mask = rleToRowMajor({ size: segmentation.size, counts: decodeCountsString(segmentation.counts) });
+  for (let p = 0; p < mask.length; p++) rgba.fill(mask[p] * 255, 4 * p, 4 * p + 4);
   return encodeBinary(rgba, rgba.length, 8);
 }
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
-import { checkNumber, invalid, UsageError } from '../settings/validate.js';
+import { readJsonOption } from '../settings/json-option.js';
+import { checkNumber, invalid } from '../settings/validate.js';
 
 /**
  * Filters on stored masks, with the comparisons of the run's own filters:
@@ -58,15 +58,7 @@ export async function filterFromFlags(o: FilterFlags): Promise<StoredMaskFilter>
 
 /** A `--reject` file: `{"<file_name>": [annotation ids]}`, as the review site downloads it. */
 export async function readRejections(file: string): Promise<Map<string, Set<number>>> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`--reject ${file}: cannot read it (${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message})`);
-  });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`--reject ${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
-  }
+  const { text, value: parsed } = await readJsonOption('--reject', file);
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalid('an object of file names to lists of annotation ids', `--reject ${file}`, text.trim().slice(0, 40));
   }

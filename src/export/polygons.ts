@@ -64,8 +64,9 @@ const DY = [0, 1, 0, -1];
  * background pixels (the dual of 8-connected foreground): everything else is
  * the mask with its holes filled.
  */
-function exteriorOf(data: Uint8Array, width: number, height: number, stack: Int32Array): Uint8Array {
+function exteriorOf(data: Uint8Array, width: number, height: number): Uint8Array {
   const outside = new Uint8Array(width * height);
+  const stack = new Int32Array(width * height);
   let top = 0;
   const push = (p: number) => {
     if (!data[p] && !outside[p]) {
@@ -197,7 +198,7 @@ export function labelsByFlood(data: Uint8Array, width: number, height: number): 
  * so the rings never nest: even-odd and non-zero fills agree.
  */
 export function outerRings(data: Uint8Array, width: number, height: number, labels = labelComponents(data, width, height)): Ring[] {
-  const outside = exteriorOf(data, width, height, new Int32Array(width * height));
+  const outside = exteriorOf(data, width, height);
   const rings: Ring[] = [];
   labels.first.forEach((start, k) => {
     // The pixel above a component's first pixel is outside unless the component sits in a hole.
