@@ -20,13 +20,13 @@ export {
   rleFromColumnMajor, rleFromRowMajor, rleToColumnMajor, rleToRowMajor, rleArea, rleBoxXyxy, type Rle,
 } from './rle/rle.js';
 export { toSa1b, imageIdFor, outputPathFor, type Sa1bFile, type Sa1bAnnotation, type Sa1bImage } from './output/sa1b.js';
-export { writeFileAtomic } from './output/atomic-write.js';
+export { writeFileAtomic } from './storage/atomic-write.js';
 export { folderStatus, type FolderStatus } from './output/folder-status.js';
 export { buildReport, type ReportOptions, type ReportSummary } from './report/build-report.js';
 export { parseDevice, type Device } from './model/device.js';
 export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
 export { exportLabels, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportSummary } from './export/export.js';
-export { StorageError } from './output/storage-fault.js';
+export { StorageError } from './storage/storage-fault.js';
 export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
   resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SAMPLINGS, SETTING_SPECS, type AmgReference, type AmgSettings, type Sampling, type SettingsInput,

@@ -74,6 +74,10 @@ export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     SAM_AMG_HOME: tempDir('sam-amg-home-'),
     SAM_AMG_MODEL_BASE_URL: 'http://127.0.0.1:1',
     SAM_AMG_REGISTRY: '',
+    // S3 runs find only what a test gives them: no profile files, no instance metadata (which lives off loopback).
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
     ...extra,
   };
 }
@@ -124,8 +128,8 @@ export async function writeScenes(dir: string, count: number, size: [number, num
 }
 
 /** Spawns the CLI and hands its stdout lines to `onLine` as they arrive. */
-export function spawnCli(args: string[], onLine: (line: string, child: import('node:child_process').ChildProcess) => void) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: testEnv() });
+export function spawnCli(args: string[], onLine: (line: string, child: import('node:child_process').ChildProcess) => void, env = testEnv()) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/sam-amg.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let buffer = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isStorageFault, StorageError } from '../src/output/storage-fault.js';
+import { isStorageFault, StorageError } from '../src/storage/storage-fault.js';
 import { runCli, spawnCli, tempDir, TINY, writeScenes } from './helpers.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PRESETS, SAMPLINGS, SETTING_SPECS } from '../settings/settings.js';
 import { DECODER_GRAPH_MODES } from '../model/decoder-sessions.js';
-import { StorageError } from '../output/storage-fault.js';
+import { RemoteFault, StorageError } from '../storage/storage-fault.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
@@ -25,13 +25,16 @@ function addFilterOptions(command: Command): Command {
 function buildProgram(setResult: (p: Promise<number>) => void): Command {
   const program = new Command('sam-amg')
     .description('Segment Anything automatic mask generation over images and folders, writing SA-1B COCO RLE JSON')
-    .argument('[inputs...]', 'image files, folders (searched recursively) and glob patterns')
-    .option('-o, --out <dir>', 'output folder (required): one <relative path>.json per image')
+    .argument('[inputs...]', 'image files, folders (searched recursively), glob patterns, http(s):// URLs and s3://bucket/prefix (every image under it, like a folder)')
+    .option('-o, --out <dir>', 'output folder or s3://bucket/prefix (required): one <relative path>.json per image')
     .option('-m, --model <name|dir>', 'registry model name (see sam-amg models list; default: mobilesam, downloaded on first use) or a folder with encoder.onnx, decoder.onnx and optional model.json')
     .option('--encoder <file>', 'encoder ONNX file (with --decoder, instead of --model)')
     .option('--decoder <file>', 'decoder ONNX file (with --encoder, instead of --model)')
     .option('--list <file>', "file with one image path a line ('-' reads stdin); repeatable", collect)
     .option('--root <dir>', '--list entries are named relative to this folder (default: the current folder)')
+    .option('--download-timeout <s>', 'seconds without data before a download of an http(s):// or s3:// image fails', '30')
+    .option('--download-limit <MiB>', 'larger http(s):// and s3:// images fail unread', '512')
+    .option('--download-retries <n>', 'further attempts after a 5xx, a 429 or a dropped connection, 0.5 s, 1 s, 2 s, … apart (or as Retry-After says)', '3')
     .addOption(new Option('--preset <name>', 'settings preset; explicit flags override it').choices(Object.keys(PRESETS)).default('default'))
     .addOption(new Option('--format <format>', "json (SA-1B) or png (the reference amg.py folders)").choices(['json', 'png']).default('json'))
     .option('-j, --jobs <n>', 'images in flight at once', '1')
@@ -147,6 +150,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (isUserFacing(err)) {
       process.stderr.write(`sam-amg: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    // A store that refused a read (credentials, a missing bucket, no answer): a run error, one line.
+    if (err instanceof RemoteFault) {
+      process.stderr.write(`sam-amg: ${err.location}: ${err.message}\n`);
       return EXIT.usage;
     }
     if (err instanceof StorageError) {

@@ -3,7 +3,8 @@ import { ModelError } from '../model/model-error.js';
 import type { DecoderGraphMode } from '../model/decoder-sessions.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
-import { prepareOutputFolder } from '../output/out-folder.js';
+import { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from '../storage/read-input.js';
+import { storeFor } from '../storage/store.js';
 import type { OutputFormat } from '../output/run-identity.js';
 import { runIdentity } from '../runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
@@ -38,6 +39,9 @@ export interface RunCliOptions {
   progressInterval?: string;
   pointGrids?: string;
   sampling?: string;
+  downloadTimeout?: string;
+  downloadLimit?: string;
+  downloadRetries?: string;
   [setting: string]: unknown;
 }
 
@@ -92,11 +96,17 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     : device.kind === 'cpu' ? 1 : early.pointsPerBatch;
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+  const d = DEFAULT_DOWNLOAD_LIMITS;
+  const download: DownloadLimits = {
+    timeoutSeconds: checkNumber('--download-timeout', o.downloadTimeout ?? String(d.timeoutSeconds), { min: 0.001, max: 86400 }),
+    maxBytes: Math.floor(2 ** 20 * checkNumber('--download-limit', o.downloadLimit ?? String(d.maxBytes / 2 ** 20), { min: 2 ** -20, max: 2 ** 20 })),
+    retries: checkNumber('--download-retries', o.downloadRetries ?? String(d.retries), { integer: true, min: 0, max: 100 }),
+  };
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
   if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
   // Before any model is loaded: a provider that is not installed, or a bad --out, fails in a moment.
   checkDeviceAvailable(device);
-  await prepareOutputFolder(o.out);
+  await storeFor(o.out).prepare(o.out, '--out');
   const files = await chooseModel(o);
 
   const model = await SamOnnxModel.load(files, {
@@ -126,6 +136,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
       overwrite: o.overwrite,
       signal: controller.signal,
       generate: { processor: pool },
+      download,
       onEvent: (e) => {
         reporter.onEvent(e);
         if (e.event === 'image_failed') reporter.note(`sam-amg: ${e.path}: ${e.reason}`);

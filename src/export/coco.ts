@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { BufferedFile } from '../output/buffered-file.js';
+import { BufferedFile } from '../storage/buffered-file.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
-import { cleanUp } from '../output/storage-fault.js';
+import { cleanUp } from '../storage/storage-fault.js';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleArea, rleBoxXyxy } from '../rle/rle.js';
 import { VERSION } from '../version.js';

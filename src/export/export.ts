@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { tempNameFor, writeDirAtomic } from '../output/atomic-write.js';
-import { BufferedFile } from '../output/buffered-file.js';
+import { tempNameFor, writeDirAtomic } from '../storage/atomic-write.js';
+import { isS3 } from '../storage/location.js';
+import { BufferedFile } from '../storage/buffered-file.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
-import { removeStaleTemps } from '../output/stale-temps.js';
-import { asStorageError, cleanUp } from '../output/storage-fault.js';
+import { removeStaleTemps } from '../storage/stale-temps.js';
+import { asStorageError, cleanUp } from '../storage/storage-fault.js';
 import { UsageError } from '../settings/validate.js';
 import { VERSION } from '../version.js';
 import { CocoWriter } from './coco.js';
@@ -58,7 +59,7 @@ interface FormatWriter {
 }
 
 async function folderWriter(o: ExportOptions, dir: string): Promise<FormatWriter> {
-  const done = async () => writeFile(path.join(dir, EXPORT_MARKER), `${JSON.stringify({ tool: 'sam-amg', version: VERSION, format: o.format, from: path.resolve(o.out), filter: describeFilter(o.filter) })}\n`);
+  const done = async () => writeFile(path.join(dir, EXPORT_MARKER), `${JSON.stringify({ tool: 'sam-amg', version: VERSION, format: o.format, from: isS3(o.out) ? o.out : path.resolve(o.out), filter: describeFilter(o.filter) })}\n`);
   const nothing = async () => undefined;
   if (o.format === 'yolo') {
     return {
@@ -159,13 +160,16 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
 export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
   const destination = `${o.destinationFlag ?? '--to'} ${o.to}`;
   const target = path.resolve(o.to);
-  if (!existsSync(o.out)) throw new UsageError(`${o.out}: no such file or folder`);
+  if (!isS3(o.out) && !existsSync(o.out)) throw new UsageError(`${o.out}: no such file or folder`);
   const kind = await stat(o.to).then((st) => (st.isDirectory() ? 'folder' : 'file'), () => undefined);
   if (kind && (kind === 'folder') !== (o.format !== 'coco')) {
     throw new UsageError(`${destination}: is a ${kind}; the ${o.format} format writes a ${kind === 'folder' ? 'file' : 'folder'}`);
   }
   // An earlier export written inside the folder is not an image's output.
-  const files = (await findOutputFiles(o.out)).filter((f) => path.resolve(f) !== target && !path.resolve(f).startsWith(`${target}${path.sep}`));
+  const found = await findOutputFiles(o.out).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' && isS3(o.out) ? new UsageError(err.message) : err;
+  });
+  const files = found.filter((f) => path.resolve(f) !== target && !path.resolve(f).startsWith(`${target}${path.sep}`));
   const summary: ExportSummary = { images: 0, masks: 0, filteredOut: 0, failed: [], labelledPixels: 0, pixels: 0 };
   await mkdir(path.dirname(target), { recursive: true }).catch((err) => { throw asStorageError(destination, o.to, err); });
   await removeStaleTemps(path.dirname(target));

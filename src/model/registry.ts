@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../output/atomic-write.js';
+import { writeFileAtomic } from '../storage/atomic-write.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { invalid, UsageError } from '../settings/validate.js';
 import { FAMILIES, type FamilyId } from './families.js';

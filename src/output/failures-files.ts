@@ -1,5 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { joinLocation } from '../storage/location.js';
+import { storeFor } from '../storage/store.js';
 
 /** `failures.jsonl` of an unsharded run, `failures-<i>-of-<n>.jsonl` of shard i of n (see run-dataset.ts). */
 const FAILURES_FILE = /^failures(?:-(\d+)-of-(\d+))?\.jsonl$/;
@@ -14,11 +14,14 @@ export interface FailuresFile {
 /** The failures files of an output folder, in name order; a line that is not JSON is kept as its own failure. */
 export async function readFailuresFiles(out: string): Promise<FailuresFile[]> {
   const files: FailuresFile[] = [];
-  for (const name of (await readdir(out)).sort()) {
+  const store = storeFor(out);
+  const names = await store.list(out, true);
+  if (names === undefined) throw Object.assign(new Error(`${out}: no such folder`), { code: 'ENOENT', path: out });
+  for (const name of [...names].sort()) {
     const m = FAILURES_FILE.exec(name);
     if (!m) continue;
     // Rewritten by its shard at the end of a run: a file gone between listing and reading had nothing to say.
-    const text = await readFile(path.join(out, name), 'utf8').catch(() => '');
+    const text = (await store.read(joinLocation(out, name)).catch(() => undefined))?.toString('utf8') ?? '';
     const failures = text.split('\n').filter((l) => l.trim()).map((line) => {
       try {
         const f = JSON.parse(line);

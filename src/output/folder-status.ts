@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { joinLocation } from '../storage/location.js';
+import { storeFor } from '../storage/store.js';
 import { MANIFEST_FILE } from '../runner/manifest.js';
 import { shardOfPath } from '../runner/shard.js';
 import { readFailuresFiles } from './failures-files.js';
@@ -38,7 +38,9 @@ export interface FolderStatus {
  * per-shard failures files name, or none.
  */
 export async function folderStatus(out: string, shards?: number): Promise<FolderStatus> {
-  const manifest = await readFile(path.join(out, MANIFEST_FILE), 'utf8').then((t) => JSON.parse(t) as Partial<RunIdentity>, () => undefined);
+  const manifestFile = joinLocation(out, MANIFEST_FILE);
+  const manifest = await storeFor(out).read(manifestFile)
+    .then((bytes) => (bytes ? JSON.parse(bytes.toString('utf8')) as Partial<RunIdentity> : undefined), () => undefined);
   const failuresFiles = await readFailuresFiles(out);
   const count = shards ?? failuresFiles.find((f) => f.shard)?.shard!.count;
   const byShard = new Map<number, ShardStatus>();

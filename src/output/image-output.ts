@@ -1,18 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { joinLocation } from '../storage/location.js';
+import { storeFor } from '../storage/store.js';
 import { PNG_INFO_FILE, writePngFolder } from './png-folder.js';
 import type { OutputFormat } from './run-identity.js';
 import type { Sa1bFile } from './sa1b.js';
 
 export async function writeImageOutput(format: OutputFormat, target: string, file: Sa1bFile): Promise<void> {
-  if (format === 'json') await writeFileAtomic(target, JSON.stringify(file));
+  if (format === 'json') await storeFor(target).write(target, JSON.stringify(file));
   else await writePngFolder(target, file);
 }
 
 /** The SA-1B JSON inside an output of either format. */
 export function sa1bFileOf(format: OutputFormat, target: string): string {
-  return format === 'json' ? target : path.join(target, PNG_INFO_FILE);
+  return format === 'json' ? target : joinLocation(target, PNG_INFO_FILE);
 }
 
 export type OutputState = 'missing' | 'complete' | 'changed' | 'stale' | 'invalid';
@@ -23,12 +22,10 @@ export type OutputState = 'missing' | 'complete' | 'changed' | 'stale' | 'invali
  * ('changed' when only the image differs: it was edited or replaced).
  */
 export async function readOutputState(format: OutputFormat, target: string, fingerprint: string, imageSha256: string): Promise<OutputState> {
-  let text: string;
-  try {
-    text = await readFile(sa1bFileOf(format, target), 'utf8');
-  } catch {
-    return 'missing';
-  }
+  const location = sa1bFileOf(format, target);
+  const bytes = await storeFor(location).read(location).catch(() => undefined);
+  if (bytes === undefined) return 'missing';
+  const text = bytes.toString('utf8');
   let file: Sa1bFile;
   try {
     file = JSON.parse(text);

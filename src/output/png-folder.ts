@@ -1,9 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import sharp from 'sharp';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleToRowMajor } from '../rle/rle.js';
-import { writeDirAtomic } from './atomic-write.js';
+import { storeFor, type StoreFile } from '../storage/store.js';
 import { pythonFloatStr } from './python-str.js';
 import type { Sa1bFile } from './sa1b.js';
 
@@ -31,20 +29,19 @@ export function metadataCsv(file: Sa1bFile): string {
 /**
  * The reference `scripts/amg.py` layout for one image: a folder with
  * `<i>.png` (0/255 grey, one per mask, i from 0) and `metadata.csv`, written
- * to a temporary folder and renamed into place.
+ * whole (see Store.writeFolder), the SA-1B record last.
  */
 export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void> {
   const { width, height } = file.image;
-  await writeDirAtomic(dir, async (temp) => {
-    for (const [i, a] of file.annotations.entries()) {
-      const mask = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
-      for (let k = 0; k < mask.length; k++) mask[k] *= 255;
-      // One-channel 8-bit grey, as cv2.imwrite writes a uint8 mask.
-      // Encoded in memory and written by Node, so a full disk or an I/O error keeps its error code.
-      const png = await sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
-      await writeFile(path.join(temp, `${i}.png`), png);
-    }
-    await writeFile(path.join(temp, 'metadata.csv'), metadataCsv(file));
-    await writeFile(path.join(temp, PNG_INFO_FILE), JSON.stringify(file));
-  });
+  const files: StoreFile[] = [];
+  for (const [i, a] of file.annotations.entries()) {
+    const mask = rleToRowMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
+    for (let k = 0; k < mask.length; k++) mask[k] *= 255;
+    // One-channel 8-bit grey, as cv2.imwrite writes a uint8 mask.
+    // Encoded in memory and written by Node, so a full disk or an I/O error keeps its error code.
+    files.push({ name: `${i}.png`, data: await sharp(mask, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer() });
+  }
+  files.push({ name: 'metadata.csv', data: metadataCsv(file) });
+  files.push({ name: PNG_INFO_FILE, data: JSON.stringify(file) });
+  await storeFor(dir).writeFolder(dir, files);
 }

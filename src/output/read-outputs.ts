@@ -1,31 +1,38 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { isS3, joinLocation } from '../storage/location.js';
+import { storeFor } from '../storage/store.js';
 import { MANIFEST_FILE } from '../runner/manifest.js';
-import { TEMP_SUFFIX } from './atomic-write.js';
+import { TEMP_SUFFIX } from '../storage/atomic-write.js';
 import { PNG_INFO_FILE } from './png-folder.js';
 import type { Sa1bFile } from './sa1b.js';
 
+/** Whether a file of an output folder, by its relative name, is a per-image SA-1B file (run files and temporaries are not). */
+function isOutputName(relative: string): boolean {
+  const parts = relative.split('/');
+  const name = parts[parts.length - 1];
+  if (parts.some((p) => p.endsWith(TEMP_SUFFIX)) || name === MANIFEST_FILE) return false;
+  return name.endsWith('.json') || name === PNG_INFO_FILE;
+}
+
 /**
- * The per-image SA-1B files of an output folder (either format), in name
- * order, found by walking it; or the one file given. Run files (manifest,
- * failures, temporaries) are not outputs.
+ * The per-image SA-1B files of an output folder or S3 prefix (either
+ * format), in name order as a folder walk gives it; or the one file given.
+ * Run files (manifest, failures, temporaries) are not outputs.
  */
 export async function findOutputFiles(target: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.name.endsWith(TEMP_SUFFIX) || e.name === MANIFEST_FILE) continue;
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && (e.name.endsWith('.json') || e.name === PNG_INFO_FILE)) found.push(full);
+  const store = storeFor(target);
+  const names = await store.list(target);
+  if (names === undefined) {
+    // On S3 an empty prefix is no folder: only a key that is there is a file.
+    if (isS3(target) && (await store.read(target)) === undefined) {
+      throw Object.assign(new Error(`${target}: no such object, and no objects under it`), { code: 'ENOENT', path: target });
     }
-  };
-  const info = await readdir(target).then(() => 'dir', () => 'file');
-  if (info === 'file') return [target];
-  await walk(target);
-  return found;
+    return [target];
+  }
+  return names.filter(isOutputName).map((name) => joinLocation(target, name));
+}
+
+function notFound(file: string): Error {
+  return Object.assign(new Error(`${file}: ${isS3(file) ? 'no such object' : 'no such file'}`), { code: 'ENOENT' });
 }
 
 /**
@@ -35,10 +42,11 @@ export async function findOutputFiles(target: string): Promise<string[]> {
  */
 export async function readSa1bFile(file: string): Promise<Sa1bFile | undefined> {
   // A file that cannot be read keeps its own error (and code: a status read may race an --overwrite run).
-  const text = await readFile(file, 'utf8');
+  const bytes = await storeFor(file).read(file);
+  if (bytes === undefined) throw notFound(file);
   let parsed: Sa1bFile;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }

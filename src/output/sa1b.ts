@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { joinLocation } from '../storage/location.js';
 import type { MaskRecord } from '../amg/records.js';
 import type { OutputFormat, RunIdentity } from './run-identity.js';
 
@@ -56,5 +57,5 @@ export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>
 export function outputPathFor(outDir: string, relativePath: string, format: OutputFormat = 'json'): string {
   const parsed = path.posix.parse(relativePath);
   const name = format === 'json' ? `${parsed.name}.json` : parsed.name;
-  return path.join(outDir, ...parsed.dir.split('/').filter(Boolean), name);
+  return joinLocation(outDir, ...parsed.dir.split('/').filter(Boolean), name);
 }

@@ -2,6 +2,7 @@ import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
+import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
 import { MANIFEST_FILE } from './manifest.js';
 
 /** Extensions taken as images (lower case, with the dot). */
@@ -71,7 +72,7 @@ class Collector {
       this.out.skippedNonImages++;
       return;
     }
-    const key = path.resolve(file);
+    const key = isHttp(file) || isS3(file) ? file : path.resolve(file);
     if (this.seen.has(key)) return; // the same file named twice
     this.seen.add(key);
     this.out.images.push({ path: file, relative });
@@ -136,6 +137,67 @@ function listRelative(entry: string, root: string): string {
 }
 
 /**
+ * The output name of a URL: its host and path, `https://example.com/a/b.jpg`
+ * giving `example.com/a/b.jpg` (a port becomes `_port`, the query is left
+ * out), so URLs of several hosts cannot collide.
+ */
+export function urlRelative(url: string): string {
+  const parsed = new URL(url);
+  const segments = parsed.pathname.split('/').filter(Boolean).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  }).map((s) => s.replace(/\//g, '_'));
+  return [parsed.host.replace(':', '_'), ...(segments.length ? segments : ['index'])].join('/');
+}
+
+/** What the store said while listing inputs or probing --out: a run error, found before any image. */
+async function describeListing(location: string, err: unknown): Promise<UsageError> {
+  const { describeS3Error } = await import('../storage/s3.js');
+  return new UsageError(`${location}: ${describeS3Error(err, parseS3(location).bucket)}`);
+}
+
+/**
+ * The images under an S3 prefix, like a folder's: every key with an image
+ * extension, in key order, named relative to the prefix; a single key works
+ * too. Keys under the run's output prefix, or under a prefix holding a run
+ * manifest, are outputs, not images.
+ */
+async function listS3(location: string, outDir: string | undefined, into: Collector): Promise<void> {
+  const { bucket, key } = parseS3(location);
+  if (!bucket) throw new UsageError(`${location}: no bucket named (s3://BUCKET/PREFIX)`);
+  const s3 = await import('../storage/s3.js');
+  const prefix = key ? `${key}/` : '';
+  let objects;
+  try {
+    objects = await s3.listObjects(bucket, prefix);
+    if (objects.length === 0 && key) {
+      if (!(await s3.objectExists(bucket, key))) throw new UsageError(`${location}: no such object, and no objects under it`);
+      into.add(location, key.split('/').pop()!, false);
+      return;
+    }
+  } catch (err) {
+    throw err instanceof UsageError ? err : await describeListing(location, err);
+  }
+  const out = outDir && isS3(outDir) ? parseS3(outDir) : undefined;
+  const outputPrefixes = objects.filter((o) => o.key.split('/').pop() === MANIFEST_FILE).map((o) => o.key.slice(0, -MANIFEST_FILE.length));
+  const outPrefix = out?.key ? `${out.key}/` : '';
+  if (out?.bucket === bucket && outPrefix.startsWith(prefix)) outputPrefixes.push(outPrefix);
+  const skipped = new Set<string>();
+  for (const o of objects) {
+    const inOutput = outputPrefixes.find((p) => o.key.startsWith(p));
+    if (inOutput !== undefined) {
+      skipped.add(s3Location(bucket, inOutput.replace(/\/$/, '')));
+      continue;
+    }
+    into.add(s3Location(bucket, o.key), o.key.slice(prefix.length), true);
+  }
+  into.out.skippedOutputFolders.push(...skipped);
+}
+
+/**
  * Expands folders (recursively, in name order), single files, glob patterns
  * and list files into the images to process, in a deterministic order with
  * duplicates removed. Folders, globs and lists skip names without an image
@@ -144,9 +206,17 @@ function listRelative(entry: string, root: string): string {
  */
 export async function listInputs(sources: InputSources | string[]): Promise<InputList> {
   const src: InputSources = Array.isArray(sources) ? { paths: sources } : sources;
-  const outReal = src.outDir === undefined ? undefined : await realpath(src.outDir).catch(() => path.resolve(src.outDir!));
+  const outReal = src.outDir === undefined || isS3(src.outDir) ? undefined : await realpath(src.outDir).catch(() => path.resolve(src.outDir!));
   const into = new Collector(outReal);
   for (const p of src.paths) {
+    if (isHttp(p)) {
+      into.add(p, urlRelative(p), false);
+      continue;
+    }
+    if (isS3(p)) {
+      await listS3(p, src.outDir, into);
+      continue;
+    }
     const info = await stat(p).catch(() => undefined);
     if (info?.isDirectory()) {
       await walk(p, '', new Set(), into);
@@ -177,7 +247,10 @@ export async function listInputs(sources: InputSources | string[]): Promise<Inpu
     for (const line of text.split(/\r?\n/)) {
       const entry = line.trim();
       if (!entry || entry.startsWith('#')) continue;
-      into.add(path.resolve(root, entry), listRelative(entry, root), true);
+      // A URL is tried whatever its name ends in: many name no file.
+      if (isHttp(entry)) into.add(entry, urlRelative(entry), false);
+      else if (isS3(entry)) into.add(entry, [parseS3(entry).bucket, parseS3(entry).key].filter(Boolean).join('/'), true);
+      else into.add(path.resolve(root, entry), listRelative(entry, root), true);
     }
   }
   return into.out;

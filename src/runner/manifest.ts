@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../output/atomic-write.js';
+import { joinLocation } from '../storage/location.js';
+import { storeFor } from '../storage/store.js';
 import type { RunIdentity } from '../output/run-identity.js';
 import { UsageError } from '../settings/validate.js';
 
@@ -13,8 +12,9 @@ export const MANIFEST_FILE = '.sam-amg-run.json';
  * resumed run), and refuses a different one unless `overwrite`.
  */
 export async function claimOutputFolder(outDir: string, identity: RunIdentity, overwrite: boolean): Promise<void> {
-  const file = path.join(outDir, MANIFEST_FILE);
-  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const file = joinLocation(outDir, MANIFEST_FILE);
+  const store = storeFor(outDir);
+  const text = (await store.read(file).catch(() => undefined))?.toString('utf8');
   if (text !== undefined && !overwrite) {
     let existing: Partial<RunIdentity> | undefined;
     try {
@@ -28,7 +28,7 @@ export async function claimOutputFolder(outDir: string, identity: RunIdentity, o
       : describeDifference(existing!, identity);
     throw new UsageError(`${outDir} holds masks made with ${what}; use another --out or pass --overwrite to replace them`);
   }
-  await writeFileAtomic(file, `${JSON.stringify(identity, null, 1)}\n`);
+  await store.write(file, `${JSON.stringify(identity, null, 1)}\n`);
 }
 
 function describeDifference(old: Partial<RunIdentity>, now: RunIdentity): string {

@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import path from 'node:path';
 import pLimit from 'p-limit';
 import { emptyTimings, generateMaskData, type GenerateOptions } from '../amg/generator.js';
 import type { PromptModel } from '../amg/prompt-model.js';
@@ -9,11 +6,12 @@ import { toRecords } from '../amg/records.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { ModelError } from '../model/model-error.js';
-import { writeFileAtomic } from '../output/atomic-write.js';
-import { prepareOutputFolder } from '../output/out-folder.js';
 import { readOutputState, writeImageOutput } from '../output/image-output.js';
-import { StaleTempSweeper } from '../output/stale-temps.js';
-import { StorageError, writingTo } from '../output/storage-fault.js';
+import { isS3, joinLocation } from '../storage/location.js';
+import { DEFAULT_DOWNLOAD_LIMITS, InputReadError, readInput, type DownloadLimits } from '../storage/read-input.js';
+import { StaleTempSweeper } from '../storage/stale-temps.js';
+import { StorageError, writingTo } from '../storage/storage-fault.js';
+import { storeFor } from '../storage/store.js';
 import type { RunIdentity } from '../output/run-identity.js';
 import { outputPathFor, toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
@@ -39,6 +37,8 @@ export interface DatasetRunOptions {
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
   generate?: Pick<GenerateOptions, 'upscale' | 'processor'>;
+  /** Time-out, size limit and retries of images read from HTTP(S) and S3. */
+  download?: DownloadLimits;
 }
 
 export interface ImageFailure {
@@ -78,7 +78,7 @@ function isAbort(err: unknown): boolean {
 }
 
 function reasonOf(err: unknown): string {
-  if (err instanceof ImageDecodeError) return err.message;
+  if (err instanceof ImageDecodeError || err instanceof InputReadError) return err.message;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return 'file not found';
   if (e?.code === 'EACCES') return 'permission denied';
@@ -98,21 +98,6 @@ type Prepared =
   | { kind: 'image'; pixels: RgbImage; sha256: string; changed: boolean; readSeconds: number; hashSeconds: number }
   | { kind: 'error'; error: unknown };
 
-/**
- * An input's bytes, if it is a regular file: a device such as /dev/zero
- * would be read forever and a FIFO would block the run.
- */
-async function readRegularFile(file: string): Promise<Buffer> {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer before the check below.
-  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  try {
-    if (!(await handle.stat()).isFile()) throw new ImageDecodeError('not a regular file');
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
 const now = () => performance.now() / 1000;
 
 /**
@@ -127,7 +112,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const { identity, outDir } = opts;
   const format = identity.format;
   const emit = (e: RunEvent) => opts.onEvent?.(e);
-  await prepareOutputFolder(outDir);
+  const store = storeFor(outDir);
+  await store.prepare(outDir, '--out');
   const list = await listInputs({ ...opts.sources, outDir });
   if (list.images.length === 0) {
     throw new UsageError(`no images found in ${[...opts.sources.paths, ...(opts.sources.lists ?? [])].join(', ')}` +
@@ -149,7 +135,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   };
 
   // Outputs the run writes itself can never be an image's output.
-  const reserved = new Set([MANIFEST_FILE, failuresFileName(opts.shard), 'failures.jsonl'].map((f) => path.join(outDir, f)));
+  const reserved = new Set([MANIFEST_FILE, failuresFileName(opts.shard), 'failures.jsonl'].map((f) => joinLocation(outDir, f)));
   const owners = new Map<string, InputImage>();
   const work: WorkItem[] = [];
   mine.forEach((image, order) => {
@@ -164,7 +150,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   });
 
   const destination = `--out ${outDir}`;
-  const failuresFile = path.join(outDir, failuresFileName(opts.shard));
+  const failuresFile = joinLocation(outDir, failuresFileName(opts.shard));
   const collectFailures = () => [...failuresByOrder.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
   const emitSummary = (storageFault?: string) => {
     summary.failed = collectFailures();
@@ -188,12 +174,12 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const recordFailures = async (wentThrough: boolean) => {
     const failed = collectFailures();
     await writingTo(destination, failuresFile, async () => {
-      if (failed.length > 0) await writeFileAtomic(failuresFile, failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
-      else if (wentThrough) await rm(failuresFile, { force: true });
+      if (failed.length > 0) await store.write(failuresFile, failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
+      else if (wentThrough) await store.remove(failuresFile);
     });
   };
 
-  await writingTo(destination, path.join(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
+  await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
     .catch((err) => { throw stopped(err); });
   emit({
     event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
@@ -204,7 +190,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const prepare = async (item: WorkItem): Promise<Prepared> => {
     const t = now();
     try {
-      const bytes = await readRegularFile(item.image.path);
+      const bytes = await readInput(item.image.path, opts.download ?? DEFAULT_DOWNLOAD_LIMITS, signal);
       const th = now();
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const hashSeconds = now() - th;
@@ -260,7 +246,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
         { ...identity, image_sha256: ready.sha256 });
       const tw = now();
       await writingTo(destination, item.out, async () => {
-        await sweeper.before(item.out);
+        // Temporary names are a disk's way to appear whole; S3 objects appear whole with their PUT.
+        if (!isS3(outDir)) await sweeper.before(item.out);
         await writeImageOutput(format, item.out, file);
       });
       const timings: ImageTimings = { read: ready.readSeconds, hash: ready.hashSeconds, ...stages, rle: tw - tr, write: now() - tw };

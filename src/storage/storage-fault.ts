@@ -19,8 +19,22 @@ const DESCRIPTIONS: Record<string, string> = {
   ENOENT: 'a folder was removed while the run wrote into it',
 };
 
+/**
+ * A request to a remote store (S3) that failed after the client's own
+ * retries: a storage fault like a full disk, its message already in words.
+ */
+export class RemoteFault extends Error {
+  override readonly name = 'RemoteFault';
+  readonly code = 'EREMOTE';
+
+  constructor(message: string, readonly location: string, readonly cause: unknown) {
+    super(message);
+  }
+}
+
 /** The cause of a file-system error in a few words: `no space left on device`. */
 export function describeFsError(err: unknown): string {
+  if (err instanceof RemoteFault) return err.message;
   const e = err as NodeJS.ErrnoException;
   const known = e?.code ? DESCRIPTIONS[e.code] : undefined;
   if (known) return known;

@@ -1,0 +1,131 @@
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { UsageError } from '../settings/validate.js';
+import { writeDirAtomic, writeFileAtomic } from './atomic-write.js';
+import { byWalkOrder, isS3, joinLocation, parseS3, s3Location, type S3Address } from './location.js';
+import { prepareOutputFolder } from './out-folder.js';
+import { RemoteFault } from './storage-fault.js';
+
+/** One file of a folder written whole. */
+export interface StoreFile {
+  name: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * Where outputs are kept, a local folder or an S3 prefix, as the run, resume
+ * and the commands that read outputs need it: whole files in, whole files
+ * out. A reader never sees a part-written file on either: on disk files are
+ * renamed into place, on S3 an object appears whole with its one PUT.
+ */
+export interface Store {
+  /** The bytes at `location`; undefined when there is nothing there. */
+  read(location: string): Promise<Buffer | undefined>;
+  /** Writes `location` whole, replacing what was there. */
+  write(location: string, data: string | Uint8Array): Promise<void>;
+  /**
+   * Writes a folder of files that readers take as complete only once its
+   * last file is there: renamed into place whole on disk; on S3 the last
+   * file is removed first and written last, and files of an earlier
+   * version that the new one lacks are removed after.
+   */
+  writeFolder(location: string, files: StoreFile[]): Promise<void>;
+  remove(location: string): Promise<void>;
+  /**
+   * The names of the files under folder `location` (all, or with `top` only
+   * those directly in it), relative with '/', in the order a walk sorted by
+   * name gives; undefined when it is no folder.
+   */
+  list(location: string, top?: boolean): Promise<string[] | undefined>;
+  /** Makes sure outputs can be written under `location` before any image is read, else a UsageError (or StorageError) naming `flag`. */
+  prepare(location: string, flag: string): Promise<void>;
+}
+
+const isMissingFile = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+const localStore: Store = {
+  read: (location) => readFile(location).catch((err) => {
+    if (isMissingFile(err)) return undefined;
+    throw err;
+  }),
+  write: (location, data) => writeFileAtomic(location, data),
+  writeFolder: (location, files) => writeDirAtomic(location, async (temp) => {
+    for (const f of files) await writeFile(path.join(temp, f.name), f.data);
+  }),
+  remove: (location) => rm(location, { force: true }),
+  list: async (location, top = false) => {
+    const found: string[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true });
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of entries) {
+        const name = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (!top) await walk(path.join(dir, e.name), name);
+        } else if (e.isFile()) found.push(name);
+      }
+    };
+    try {
+      await walk(location, '');
+    } catch (err) {
+      if (isMissingFile(err)) return undefined;
+      throw err;
+    }
+    return found;
+  },
+  prepare: (location) => prepareOutputFolder(location),
+};
+
+/** Runs an S3 request; what the store says becomes a RemoteFault, a storage fault like a full disk. */
+async function remote<T>(location: string, request: (s3: typeof import('./s3.js'), at: S3Address) => Promise<T>): Promise<T> {
+  const s3 = await import('./s3.js');
+  const at = parseS3(location);
+  try {
+    return await request(s3, at);
+  } catch (err) {
+    throw new RemoteFault(s3.describeS3Error(err, at.bucket), location, err);
+  }
+}
+
+const s3Store: Store = {
+  read: (location) => remote(location, (s3, { bucket, key }) => s3.getObject(bucket, key).catch((err) => {
+    if (s3.isMissing(err)) return undefined;
+    throw err;
+  })),
+  write: (location, data) => remote(location, (s3, { bucket, key }) => s3.putObject(bucket, key, data)),
+  writeFolder: async (location, files) => {
+    const before = await s3Store.list(location) ?? [];
+    const last = files[files.length - 1];
+    const at = (name: string) => joinLocation(location, name);
+    // A run killed before the last file is written leaves a folder that resume takes as missing.
+    if (last && before.includes(last.name)) await s3Store.remove(at(last.name));
+    for (const f of files) await s3Store.write(at(f.name), f.data);
+    const kept = new Set(files.map((f) => f.name));
+    for (const name of before) if (!kept.has(name)) await s3Store.remove(at(name));
+  },
+  remove: (location) => remote(location, (s3, { bucket, key }) => s3.deleteObject(bucket, key)),
+  list: async (location, top = false) => {
+    const prefix = parseS3(location).key ? `${parseS3(location).key}/` : '';
+    const objects = await remote(location, (s3, { bucket }) => s3.listObjects(bucket, prefix, top));
+    if (objects.length === 0) return undefined;
+    return objects.map((o) => o.key.slice(prefix.length)).sort(byWalkOrder);
+  },
+  prepare: async (location, flag) => {
+    const { bucket, key } = parseS3(location);
+    if (!bucket) throw new UsageError(`${flag} ${location}: no bucket named (s3://BUCKET/PREFIX)`);
+    // A write and its removal prove the bucket is there and these credentials may write to it, before any model or image loads.
+    const probe = s3Location(bucket, [key, `.sam-amg-probe.${hostname()}.${process.pid}.tmp`].filter(Boolean).join('/'));
+    try {
+      await s3Store.write(probe, '');
+      await s3Store.remove(probe);
+    } catch (err) {
+      throw new UsageError(`${flag} ${location}: ${(err as Error).message}`);
+    }
+  },
+};
+
+/** The store a location is in. */
+export function storeFor(location: string): Store {
+  return isS3(location) ? s3Store : localStore;
+}
