@@ -49,7 +49,7 @@ describe('rooms import only what they may', () => {
   it('src/amg and src/rle: pure, taking only types from image and model, nothing from I/O or onnxruntime', () => {
     const bad = imports.filter((i) => ['amg', 'rle'].includes(room(i.from)) && (
       i.spec.startsWith('node:') || i.spec === 'onnxruntime-node' || i.spec === 'sharp'
-      || (!i.typeOnly && i.target && ['image', 'model', 'graph', 'output', 'runner', 'cli', 'report'].includes(room(i.target)))));
+      || (!i.typeOnly && i.target && ['image', 'model', 'graph', 'output', 'runner', 'cli', 'report', 'storage'].includes(room(i.target)))));
     expect(bad.map(show)).toEqual([]);
   });
 
@@ -57,6 +57,20 @@ describe('rooms import only what they may', () => {
     const forbidden: Record<string, string[]> = { output: ['model', 'graph', 'export'], export: ['model', 'graph', 'runner', 'cli'] };
     const bad = imports.filter((i) => i.target && forbidden[room(i.from)]?.includes(room(i.target)));
     expect(bad.map(show)).toEqual([]);
+  });
+
+  it('src/storage: where bytes are kept, knowing no records, models or runs', () => {
+    const bad = imports.filter((i) => room(i.from) === 'storage' && i.target && !['storage', 'settings'].includes(room(i.target)));
+    expect(bad.map(show)).toEqual([]);
+  });
+
+  it('the AWS SDK is imported only for its types: the code loads it when an s3:// location is used', () => {
+    const bad = imports.filter((i) => i.spec.startsWith('@aws-sdk/') && !i.typeOnly);
+    expect(bad.map(show)).toEqual([]);
+    // And s3.ts, the one module that loads it, is itself only imported when needed.
+    const s3Importers = imports.filter((i) => i.target?.endsWith(`${path.sep}storage${path.sep}s3.ts`) && !i.typeOnly);
+    expect(s3Importers.map(show)).toEqual([]);
+    expect(readFileSync(path.join(SRC, 'storage/s3.ts'), 'utf8')).toContain("await import('@aws-sdk/client-s3')");
   });
 
   it('no file imports itself back through others', () => {

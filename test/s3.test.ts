@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,7 @@ import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli, tempDir, testEnv, TINY, writeScenes } from './helpers.js';
+import { ROOT, runCli, spawnCli, tempDir, testEnv, TINY, writeScenes } from './helpers.js';
 
 /**
  * Runs from and to an S3-protocol server on loopback (s3rver, file-backed),
@@ -169,6 +170,33 @@ describe('S3: images from a bucket, masks to a bucket', () => {
     const labels = (dir: string) => new Map([...localFiles(path.join(dest, dir, 'labels'))].map(([k, v]) => [k, v.toString()]));
     expect(labels('yolo-s3').size).toBe(IMAGES);
     expect(labels('yolo-s3')).toEqual(labels('yolo-local'));
+    // The review site of the prefix, its pictures read from the images' prefix.
+    const report = await runCli(['report', 's3://data/masks-shards', '--to', path.join(dest, 'report'), '--images', 's3://data/images'], { env: s3Env(s3.endpoint) });
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stderr).toMatch(new RegExp(`^sam-amg: report of ${IMAGES} images and \\d+ masks in \\S+/index.html \\([\\d.]+ s\\)\\n$`));
+    expect(readdirSync(path.join(dest, 'report', 'pictures')).length).toBeGreaterThanOrEqual(IMAGES);
+  });
+
+  it('loads the AWS SDK for an s3:// run only: a local run never reads it', async () => {
+    // The CLI in a process of its own that, once its run is done, says whether any SDK module was loaded.
+    // (Not spawnSync: the S3 server answers from this process.)
+    const probe = (args: string[]) => new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `
+      import { createRequire } from 'node:module';
+      const { main } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/cli/main.js'))});
+      const code = await main(${JSON.stringify(args)});
+      const loaded = Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('@aws-sdk'));
+      process.stdout.write(JSON.stringify({ code, loaded }));`], { env: s3Env(s3.endpoint) });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', () => resolve({ stdout, stderr }));
+    });
+    const localRun = await probe([local, '--out', tempDir(), ...FAST, '--quiet']);
+    expect(JSON.parse(localRun.stdout), localRun.stderr).toEqual({ code: 0, loaded: false });
+    const s3Run = await probe([local, '--out', 's3://data/masks-probe', ...FAST, '--quiet']);
+    expect(JSON.parse(s3Run.stdout), s3Run.stderr).toEqual({ code: 0, loaded: true });
   });
 
   it('a key the store does not know, a missing bucket, no credentials, an unreachable endpoint: one line, exit 2, before any image', async () => {

@@ -11,6 +11,7 @@ import { StorageError, writingTo } from '../storage/storage-fault.js';
 import { drawOverlay } from '../output/overlay.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import { checkNumber, UsageError } from '../settings/validate.js';
+import { joinLocation } from '../storage/location.js';
 import { EXIT } from './run-command.js';
 
 export interface ExportFlags extends FilterFlags {
@@ -117,7 +118,7 @@ export async function reportCommand(out: string, o: { to: string; images?: strin
     if (err.code === 'ENOENT' && err.path === out) throw new UsageError(`${out}: no such folder`);
     throw err;
   });
-  for (const u of summary.unreadable) process.stderr.write(`sam-amg: ${path.join(out, u.path)}: ${u.reason}\n`);
+  for (const u of summary.unreadable) process.stderr.write(`sam-amg: ${joinLocation(out, u.path)}: ${u.reason}\n`);
   if (!o.quiet) {
     const missing = summary.missingPictures.length;
     process.stderr.write(`sam-amg: report of ${summary.images} images and ${summary.masks} masks in ${o.to}/index.html ` +

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
 import { writeDirAtomic } from '../storage/atomic-write.js';
+import { joinLocation, relativeTo } from '../storage/location.js';
+import { readInput } from '../storage/read-input.js';
 import { readFailuresFiles } from '../output/failures-files.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
@@ -60,7 +62,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
       const data = await readSa1bFile(file);
       if (data) outputs.push(data);
     } catch (err) {
-      summary.unreadable.push({ path: path.relative(o.out, file), reason: (err as Error).message.replace(`${file}: `, '') });
+      summary.unreadable.push({ path: relativeTo(o.out, file), reason: (err as Error).message.replace(`${file}: `, '') });
     }
   }
   outputs.sort((a, b) => (a.image.file_name < b.image.file_name ? -1 : a.image.file_name > b.image.file_name ? 1 : 0));
@@ -127,7 +129,7 @@ async function writeSite(temp: string, outputs: Sa1bFile[], summary: ReportSumma
 async function writeImagePage(temp: string, data: Sa1bFile, i: number, count: number, o: ReportOptions, summary: ReportSummary,
   greyTile: () => Promise<Buffer>): Promise<void> {
   const { image, annotations } = data;
-  const picture = o.images ? await pictureOf(path.join(o.images, ...image.file_name.split('/'))) : undefined;
+  const picture = o.images ? await pictureOf(joinLocation(o.images, ...image.file_name.split('/'))) : undefined;
   if (picture) {
     await writePictures(picture, temp, i, o.pictureSize ?? 1600);
   } else {
@@ -148,7 +150,7 @@ async function writeImagePage(temp: string, data: Sa1bFile, i: number, count: nu
 /** The picture as sam-amg decoded it for the masks (same orientation), or undefined when it cannot be read. */
 async function pictureOf(file: string) {
   try {
-    return await decodeImage(await readFile(file));
+    return await decodeImage(await readInput(file));
   } catch {
     return undefined;
   }

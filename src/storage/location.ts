@@ -47,6 +47,13 @@ export function parentOf(location: string): string {
   return s3Location(bucket, key.split('/').slice(0, -1).join('/'));
 }
 
+/** The '/'-separated name of `location` inside folder `base` (as path.relative gives on disk). */
+export function relativeTo(base: string, location: string): string {
+  if (!isS3(base)) return path.relative(base, location).split(path.sep).join('/');
+  const prefix = `${base.replace(/\/+$/, '')}/`;
+  return location.startsWith(prefix) ? location.slice(prefix.length) : location;
+}
+
 /** Compares '/'-separated names segment by segment: the order a folder walk sorted by name gives. */
 export function byWalkOrder(a: string, b: string): number {
   const x = a.split('/');
