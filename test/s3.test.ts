@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -175,6 +175,30 @@ describe('S3: images from a bucket, masks to a bucket', () => {
     expect(report.code, report.stderr).toBe(0);
     expect(report.stderr).toMatch(new RegExp(`^sam-amg: report of ${IMAGES} images and \\d+ masks in \\S+/index.html \\([\\d.]+ s\\)\\n$`));
     expect(readdirSync(path.join(dest, 'report', 'pictures')).length).toBeGreaterThanOrEqual(IMAGES);
+  });
+
+  it('searches a prefix like a folder: a single key works, outputs under it are no images, --list takes keys', async () => {
+    const one = tempDir();
+    const single = await runCli(['s3://data/images/a/scene-000.png', '--out', one, ...FAST], { env: s3Env(s3.endpoint) });
+    expect(single.code, single.stderr).toBe(0);
+    expect(readFileSync(path.join(one, 'scene-000.json')).equals(localFiles(localOut).get('a/scene-000.json')!)).toBe(false);
+    expect(JSON.parse(readFileSync(path.join(one, 'scene-000.json'), 'utf8')).annotations)
+      .toEqual(JSON.parse(localFiles(localOut).get('a/scene-000.json')!.toString()).annotations);
+
+    // PNG masks inside the input prefix: the rerun must not take them for images.
+    for (const run of [1, 2]) {
+      const res = await runCli(['s3://data/images', '--out', 's3://data/images/masks-inside', '--format', 'png', ...FAST], { env: s3Env(s3.endpoint) });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toContain(run === 1 ? `${IMAGES} images: ${IMAGES} written` : `${IMAGES} images: 0 written, ${IMAGES} already done`);
+      if (run === 2) expect(res.stderr).toContain('not searched for images: 1 folder holding sam-amg outputs (s3://data/images/masks-inside)');
+    }
+
+    const list = path.join(tempDir(), 'keys.txt');
+    writeFileSync(list, 's3://data/images/b/scene-010.png\n');
+    const listed = tempDir();
+    const res = await runCli(['--list', list, '--out', listed, ...FAST], { env: s3Env(s3.endpoint) });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(listed, 'data/images/b/scene-010.json'), 'utf8')).image.file_name).toBe('data/images/b/scene-010.png');
   });
 
   it('loads the AWS SDK for an s3:// run only: a local run never reads it', async () => {
