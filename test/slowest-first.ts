@@ -5,7 +5,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * so the two workers finish together. Vitest's own order without a cache is by file size, which put
  * the short files with the longest runs last (suite 120 s).
  */
-const SLOWEST = ['dataset-run', 'synthetic-scenes', 'decoder-split', 'cli', 'hierarchical', 'export', 'storage-faults', 'merge-png-inspect', 'resume-and-out', 'upscale-paths', 'families'];
+const SLOWEST = ['dataset-run', 's3', 'synthetic-scenes', 'decoder-split', 'cli', 'hierarchical', 'export', 'storage-faults', 'merge-png-inspect', 'resume-and-out', 'upscale-paths', 'families'];
 
 const rank = (spec: TestSpecification) => {
   const k = SLOWEST.findIndex((name) => spec.moduleId.endsWith(`/${name}.test.ts`));
