@@ -26,7 +26,9 @@ export { buildReport, type ReportOptions, type ReportSummary } from './report/bu
 export { parseDevice, type Device } from './model/device.js';
 export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
 export { exportLabels, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportSummary } from './export/export.js';
-export { StorageError } from './storage/storage-fault.js';
+export { StorageError, RemoteFault } from './storage/storage-fault.js';
+export { readInput, DEFAULT_DOWNLOAD_LIMITS, InputReadError, type DownloadLimits } from './storage/read-input.js';
+export { storeFor, type Store, type StoreFile } from './storage/store.js';
 export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
   resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SAMPLINGS, SETTING_SPECS, type AmgReference, type AmgSettings, type Sampling, type SettingsInput,

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir, TINY, writeScenes } from './helpers.js';
+import { runCli, spawnCli, tempDir, TINY, writeScenes } from './helpers.js';
 
 const FAST = ['--model', TINY, '--points-per-side', '4'];
 
@@ -118,5 +118,24 @@ describe('HTTP(S) inputs', () => {
       expect(got.info.image_sha256).toBe(want.info.image_sha256);
     }
     expect(res.stderr).toContain('11 images: 4 written, 0 already done, 7 failed');
+  });
+
+  it('SIGINT during a download stops the run (exit 130) without counting the image as failed', async () => {
+    const out = tempDir();
+    let timer: NodeJS.Timeout | undefined;
+    const run = spawnCli([`${base}/silent.png`, '--out', out, ...FAST, '--json', '--download-timeout', '60'], (line, child) => {
+      if (JSON.parse(line).event === 'start') timer = setTimeout(() => child.kill('SIGINT'), 500);
+    });
+    const stopped = await run.done;
+    clearTimeout(timer);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).not.toContain('silent.png:');
+    expect(existsSync(path.join(out, 'failures.jsonl'))).toBe(false);
+  });
+
+  it('refuses an HTTP(S) URL as --out, before any model loads', async () => {
+    const res = await runCli([`${base}/img/${names[0]}`, '--out', `${base}/masks`, ...FAST]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(`sam-amg: --out ${base}/masks: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL\n`);
   });
 });

@@ -4,6 +4,7 @@ import type { DecoderGraphMode } from '../model/decoder-sessions.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import { chooseModel } from './model-choice.js';
 import { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from '../storage/read-input.js';
+import { isHttp } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
 import type { OutputFormat } from '../output/run-identity.js';
 import { runIdentity } from '../runner/identity.js';
@@ -68,6 +69,7 @@ function chooseReporter(o: RunCliOptions, interval: number): Reporter {
 /** `sam-amg <inputs...> --out DIR`: validates everything, then runs the dataset. */
 export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
   if (!o.out) throw new UsageError('no output folder: pass --out DIR');
+  if (isHttp(o.out)) throw new UsageError(`--out ${o.out}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
   const raw: SettingsInput = {};
   for (const spec of SETTING_SPECS) {
     const v = o[optionKey(spec.flag)];

@@ -231,6 +231,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
       return;
     }
     if (ready.kind === 'error') {
+      // A download cut short by the run's own stop is no failure of the image.
+      if (signal.aborted && isAbort(ready.error)) return;
       fail(item, reasonOf(ready.error));
       return;
     }

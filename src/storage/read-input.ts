@@ -82,6 +82,8 @@ async function fetchOnce(url: string, limits: DownloadLimits, signal?: AbortSign
     try {
       response = await fetch(url, { signal: abort, redirect: 'follow' });
     } catch (err) {
+      // The run was stopped (SIGINT): not this image's failure.
+      if (signal?.aborted) throw signal.reason;
       if (stall.signal.aborted) throw timedOut();
       const code = (err as { cause?: { code?: string } }).cause?.code;
       const what = code ? `cannot fetch it (${code})` : `cannot fetch it (${(err as Error).message})`;
@@ -117,6 +119,7 @@ async function fetchOnce(url: string, limits: DownloadLimits, signal?: AbortSign
       }
     } catch (err) {
       if (err instanceof InputReadError) throw err;
+      if (signal?.aborted) throw signal.reason;
       if (stall.signal.aborted) throw timedOut();
       const code = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
       throw new Retryable(`the connection dropped while reading (${code ?? (err as Error).message})`);
