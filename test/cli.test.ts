@@ -93,6 +93,9 @@ describe('usage errors: one line, exit 2', () => {
     [['--crop-overlap-ratio', '1'], 'sam-amg: Expected number in [0, 1) for --crop-overlap-ratio but received 1 of type string'],
     [['--threads', '0'], 'sam-amg: Expected integer in [1, 1024] for --threads but received 0 of type string'],
     [['--postprocess-workers', '-1'], 'sam-amg: Expected integer in [0, 256] for --postprocess-workers but received -1 of type string'],
+    [['--download-timeout', '0'], 'sam-amg: Expected number in (0, 86400] for --download-timeout but received 0 of type string'],
+    [['--download-limit', 'big'], 'sam-amg: Expected number in (0, 1048576] for --download-limit but received big of type string'],
+    [['--download-retries', '1.5'], 'sam-amg: Expected integer in [0, 100] for --download-retries but received 1.5 of type string'],
   ])('%j', async (flags, message) => {
     const res = await runCli([img, '--out', tempDir(), '--model', TINY, ...flags]);
     expect(res.code).toBe(2);

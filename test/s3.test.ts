@@ -112,6 +112,30 @@ describe('S3: images from a bucket, masks to a bucket', () => {
     expect(again.stderr).toContain(`0 written, ${IMAGES} already done`);
   });
 
+  it('rewrites a PNG folder whose image changed: masks the new version lacks are deleted, the record written last', async () => {
+    const { default: sharp } = await import('sharp');
+    const flat = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#507090' } }).png().toBuffer();
+    const put = (body: Buffer) => client.send(new PutObjectCommand({ Bucket: 'data', Key: 'edit/one.png', Body: body }));
+    const run = () => runCli(['s3://data/edit', '--out', 's3://data/edit-masks', '--format', 'png', ...FAST], { env: s3Env(s3.endpoint) });
+    await put(readFileSync(path.join(local, 'a/scene-000.png')));
+    expect((await run()).code).toBe(0);
+    const first = await objects('edit-masks');
+    await put(flat);
+    const second = await run();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('1 images: 0 written, 1 changed');
+    // What a local run over the new image writes, and nothing of the old version.
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'one.png'), flat);
+    const want = tempDir();
+    expect((await runCli([dir, '--out', want, '--format', 'png', ...FAST])).code).toBe(0);
+    const expected = localFiles(want);
+    const got = await objects('edit-masks');
+    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [name, bytes] of expected) expect(got.get(name)!.equals(bytes), name).toBe(true);
+    expect([...first.keys()].filter((k) => k.endsWith('.png')).length).toBeGreaterThan([...got.keys()].filter((k) => k.endsWith('.png')).length);
+  });
+
   it('resumes after kill -9: the rerun writes only what is missing, and the prefix equals a local run', async () => {
     let done = 0;
     const killed = spawnCli(['s3://data/images', '--out', 's3://data/masks-killed', ...FAST, '--json'], (line, child) => {

@@ -100,8 +100,8 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const d = DEFAULT_DOWNLOAD_LIMITS;
   const download: DownloadLimits = {
-    timeoutSeconds: checkNumber('--download-timeout', o.downloadTimeout ?? String(d.timeoutSeconds), { min: 0.001, max: 86400 }),
-    maxBytes: Math.floor(2 ** 20 * checkNumber('--download-limit', o.downloadLimit ?? String(d.maxBytes / 2 ** 20), { min: 2 ** -20, max: 2 ** 20 })),
+    timeoutSeconds: checkNumber('--download-timeout', o.downloadTimeout ?? String(d.timeoutSeconds), { min: 0, minExclusive: true, max: 86400 }),
+    maxBytes: Math.max(1, Math.floor(2 ** 20 * checkNumber('--download-limit', o.downloadLimit ?? String(d.maxBytes / 2 ** 20), { min: 0, minExclusive: true, max: 2 ** 20 }))),
     retries: checkNumber('--download-retries', o.downloadRetries ?? String(d.retries), { integer: true, min: 0, max: 100 }),
   };
   if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);

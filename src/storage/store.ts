@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { UsageError } from '../settings/validate.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic-write.js';
 import { byWalkOrder, isS3, joinLocation, parseS3, s3Location, type S3Address } from './location.js';
@@ -100,9 +101,12 @@ const s3Store: Store = {
     const at = (name: string) => joinLocation(location, name);
     // A run killed before the last file is written leaves a folder that resume takes as missing.
     if (last && before.includes(last.name)) await s3Store.remove(at(last.name));
-    for (const f of files) await s3Store.write(at(f.name), f.data);
+    // Requests to a store take a round trip each: several at once, the last file after all the others.
+    const limit = pLimit(8);
+    await Promise.all(files.slice(0, -1).map((f) => limit(() => s3Store.write(at(f.name), f.data))));
+    if (last) await s3Store.write(at(last.name), last.data);
     const kept = new Set(files.map((f) => f.name));
-    for (const name of before) if (!kept.has(name)) await s3Store.remove(at(name));
+    await Promise.all(before.filter((name) => !kept.has(name)).map((name) => limit(() => s3Store.remove(at(name)))));
   },
   remove: (location) => remote(location, (s3, { bucket, key }) => s3.deleteObject(bucket, key)),
   list: async (location, top = false) => {
