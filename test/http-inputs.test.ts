@@ -53,6 +53,8 @@ describe('HTTP(S) inputs', () => {
       } else if (url === '/big-declared.png') {
         res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10 * 2 ** 20 });
         res.write(Buffer.alloc(1000));
+      } else if (url === '/private.png') {
+        res.writeHead(403).end();
       } else if (url === '/page.png') {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not an image</html>');
       } else {
@@ -73,7 +75,7 @@ describe('HTTP(S) inputs', () => {
     const list = path.join(tempDir(), 'urls.txt');
     const entries = [
       `${base}/img/${names[0]}`, `${base}/missing.png`, `${base}/flaky.png`, `${base}/reset.png`, `${base}/silent.png`,
-      `${base}/stall.png`, `${base}/big.png`, `${base}/big-declared.png`, `${base}/always-500.png`, `${base}/page.png`,
+      `${base}/stall.png`, `${base}/big.png`, `${base}/big-declared.png`, `${base}/always-500.png`, `${base}/page.png`, `${base}/private.png`,
     ];
     writeFileSync(list, `# images to label\n${entries.join('\n')}\n`);
     const out = tempDir();
@@ -94,6 +96,7 @@ describe('HTTP(S) inputs', () => {
       { path: `${base}/big-declared.png`, reason: 'body of 10 MiB over the --download-limit of 0.1 MiB' },
       { path: `${base}/always-500.png`, reason: 'HTTP 500 Internal Server Error (after 2 attempts)' },
       { path: `${base}/page.png`, reason: 'not an image in a supported format' },
+      { path: `${base}/private.png`, reason: 'HTTP 403 Forbidden' },
     ]);
     for (const f of failures) expect(res.stderr).toContain(`sam-amg: ${f.path}: ${f.reason}\n`);
     expect(requests.get('/flaky.png')).toBe(2);
@@ -117,7 +120,12 @@ describe('HTTP(S) inputs', () => {
       // The digest that resume compares is of the bytes downloaded.
       expect(got.info.image_sha256).toBe(want.info.image_sha256);
     }
-    expect(res.stderr).toContain('11 images: 4 written, 0 already done, 7 failed');
+    expect(res.stderr).toContain('12 images: 4 written, 0 already done, 8 failed');
+
+    // The review site can take its pictures from the same server.
+    const report = await runCli(['report', local, '--to', path.join(tempDir(), 'report'), '--images', `${base}/img`]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stderr).toMatch(/^sam-amg: report of 12 images and \d+ masks in \S+ \([\d.]+ s\)\n$/);
   });
 
   it('SIGINT during a download stops the run (exit 130) without counting the image as failed', async () => {

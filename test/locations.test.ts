@@ -16,6 +16,7 @@ describe('locations: disk paths and s3:// addresses', () => {
     expect(joinLocation('s3://data/masks/', 'a/b.json')).toBe('s3://data/masks/a/b.json');
     expect(joinLocation('s3://data', '.sam-amg-run.json')).toBe('s3://data/.sam-amg-run.json');
     expect(joinLocation('masks', 'a', 'b.json')).toBe('masks/a/b.json');
+    expect(joinLocation('https://example.com/photos/', 'a/café au lait.jpg')).toBe('https://example.com/photos/a/caf%C3%A9%20au%20lait.jpg');
     expect(parentOf('s3://data/masks/a/b.json')).toBe('s3://data/masks/a');
     expect(parentOf('s3://data/b.json')).toBe('s3://data');
     expect(relativeTo('s3://data/masks', 's3://data/masks/a/b.json')).toBe('a/b.json');

@@ -117,7 +117,7 @@ Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures
     .description('write a static review site of an output folder (opens from disk: no server, no network)')
     .argument('<out>', 'output folder of a run')
     .requiredOption('--to <dir>', 'report folder to write (an earlier report there is replaced; any other non-empty folder is refused)')
-    .option('--images <dir>', 'the folder the images were read from (without it, masks are drawn on grey)')
+    .option('--images <dir>', 'the folder, s3:// prefix or http(s):// base URL the images were read from (without it, masks are drawn on grey)')
     .option('-q, --quiet', 'print nothing but errors')
     .action((out: string, o: { to: string; images?: string; quiet?: boolean }) => {
       setResult(reportCommand(out, o));

@@ -32,8 +32,12 @@ export function s3Location(bucket: string, key: string): string {
   return key ? `s3://${bucket}/${key}` : `s3://${bucket}`;
 }
 
-/** `base` joined with '/'-separated parts: path.join on disk (which would turn `s3://` into `s3:/`), '/' joins on S3. */
+/** `base` joined with '/'-separated parts: path.join on disk (which would turn `s3://` into `s3:/`), '/' joins on S3 and in URLs (each part %-escaped). */
 export function joinLocation(base: string, ...parts: string[]): string {
+  if (isHttp(base)) {
+    const rest = parts.flatMap((p) => p.split('/')).filter(Boolean).map(encodeURIComponent);
+    return [base.replace(/\/+$/, ''), ...rest].join('/');
+  }
   if (!isS3(base)) return path.join(base, ...parts);
   const { bucket, key } = parseS3(base);
   const rest = parts.flatMap((p) => p.split('/')).filter(Boolean);
