@@ -223,6 +223,16 @@ describe('S3: images from a bucket, masks to a bucket', () => {
     const res = await runCli(['--list', list, '--out', listed, ...FAST], { env: s3Env(s3.endpoint) });
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path.join(listed, 'data/images/b/scene-010.json'), 'utf8')).image.file_name).toBe('data/images/b/scene-010.png');
+
+    // The list itself in the bucket, as a job with no volume keeps it.
+    await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'lists/two.txt', Body: 's3://data/images/a/scene-001.png\ns3://data/images/a/scene-002.png\n' }));
+    const fromBucket = tempDir();
+    const res2 = await runCli(['--list', 's3://data/lists/two.txt', '--out', fromBucket, ...FAST], { env: s3Env(s3.endpoint) });
+    expect(res2.code, res2.stderr).toBe(0);
+    expect(res2.stderr).toContain('2 images: 2 written');
+    const missing = await runCli(['--list', 's3://data/lists/none.txt', '--out', tempDir(), ...FAST], { env: s3Env(s3.endpoint) });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('sam-amg: --list s3://data/lists/none.txt: cannot read the list (no such object)\n');
   });
 
   it('loads the AWS SDK for an s3:// run only: a local run never reads it', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
 import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
+import { readInput } from '../storage/read-input.js';
 import { MANIFEST_FILE } from './manifest.js';
 
 /** Extensions taken as images (lower case, with the dot). */
@@ -239,6 +240,11 @@ export async function listInputs(sources: InputSources | string[]): Promise<Inpu
     if (list === '-') {
       if (!src.readStdin) throw new UsageError('--list -: standard input is not available');
       text = await src.readStdin();
+    } else if (isHttp(list) || isS3(list)) {
+      // A list kept beside the data (a Kubernetes job has no volume to hold one).
+      text = (await readInput(list).catch((err: Error) => {
+        throw new UsageError(`--list ${list}: cannot read the list (${err.message})`);
+      })).toString('utf8');
     } else {
       text = await readFile(list, 'utf8').catch(() => {
         throw new UsageError(`${list}: cannot read the list file`);
