@@ -101,6 +101,38 @@ describe('sam-amg export', () => {
     expect(files.map((f) => f.annotations.length).reduce((a, b) => a + b)).toBeGreaterThan(15);
   });
 
+  it('reading files ahead of the writer changes nothing: COCO and YOLO byte for byte as one file at a time, failures in order', async () => {
+    // 60 per-image files (the photos' under 20 names each) and an unreadable one among them.
+    const many = tempDir();
+    for (let k = 0; k < 20; k++) {
+      for (const f of files) {
+        const file_name = `copy-${String(k).padStart(2, '0')}/${f.image.file_name}`;
+        const target = path.join(many, file_name.replace(/\.[^.]+$/, '.json'));
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, JSON.stringify({ ...f, image: { ...f.image, file_name, image_id: f.image.image_id + k + 1 } }));
+      }
+    }
+    writeFileSync(path.join(many, 'copy-07', 'broken.json'), '{"image":');
+    const { exportLabels } = await import('../src/export/export.js');
+    const dest = tempDir();
+    const results = [];
+    for (const ahead of [1, 8]) {
+      const coco = await exportLabels({ out: many, format: 'coco', to: path.join(dest, `coco-${ahead}.json`), readAhead: ahead });
+      const yolo = await exportLabels({ out: many, format: 'yolo', to: path.join(dest, `yolo-${ahead}`), readAhead: ahead });
+      results.push({ coco, yolo });
+    }
+    expect(results[0].coco.images).toBe(60);
+    expect(results[0].coco.failed.map((f) => f.path)).toEqual([path.join(many, 'copy-07', 'broken.json')]);
+    expect(results[1]).toEqual(results[0]);
+    const withoutDate = (f: string) => readFileSync(path.join(dest, f), 'utf8').replace(/"date_created":"[^"]*"/, '');
+    expect(withoutDate('coco-8.json')).toBe(withoutDate('coco-1.json'));
+    const tree = (dir: string) => new Map(readdirSync(path.join(dest, dir), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name !== '.sam-amg-export.json' && e.name !== 'data.yaml')
+      .map((e) => [path.relative(path.join(dest, dir), path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]));
+    expect(tree('yolo-8').size).toBe(60);
+    expect(tree('yolo-8')).toEqual(tree('yolo-1'));
+  });
+
   it('labelstudio: every result decodes with rle-pack to exactly its mask on all four channels; tasks and config match', async () => {
     const to = path.join(tempDir(), 'ls');
     const res = await runCli(['export', out, '--format', 'labelstudio', '--to', to, '--image-root', '/data/local-files/?d=photos/']);

@@ -35,6 +35,12 @@ export interface ExportOptions {
   /** How messages name the destination (default `--to`; `merge` says `--coco`). */
   destinationFlag?: string;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Per-image files read ahead of the one being written (default 8), so a
+   * store's round trips (S3's above all) overlap; 1 reads each in turn, the
+   * plain loop that the read-ahead is tested against byte for byte.
+   */
+  readAhead?: number;
 }
 
 export interface ExportSummary {
@@ -116,17 +122,32 @@ function describeFilter(f: StoredMaskFilter = {}) {
   };
 }
 
-/** Reads each per-image file in turn and hands its kept masks to the writer; unreadable files are listed, not fatal. */
+/** A per-image file read, or why it could not be. */
+type Read = { data: Sa1bFile | undefined } | { error: Error };
+
+/**
+ * Hands the kept masks of each per-image file to the writer, in the files'
+ * order, with up to `readAhead` files being read at once; unreadable files
+ * are listed, not fatal.
+ */
 async function feed(o: ExportOptions, files: string[], writer: FormatWriter, summary: ExportSummary): Promise<void> {
+  const ahead = Math.max(1, o.readAhead ?? 8);
+  const reads = new Map<number, Promise<Read>>();
+  const start = (k: number) => {
+    if (k >= files.length || reads.has(k)) return;
+    reads.set(k, readSa1bFile(files[k]).then((data) => ({ data }), (error) => ({ error: error instanceof Error ? error : new Error(String(error)) })));
+  };
   let done = 0;
-  for (const file of files) {
-    let data: Sa1bFile | undefined;
-    try {
-      data = await readSa1bFile(file);
-    } catch (err) {
-      summary.failed.push({ path: file, reason: (err as Error).message.replace(`${file}: `, '') });
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    for (let k = i; k < i + ahead; k++) start(k);
+    const read = await reads.get(i)!;
+    reads.delete(i);
+    if ('error' in read) {
+      summary.failed.push({ path: file, reason: read.error.message.replace(`${file}: `, '') });
       continue;
     }
+    const { data } = read;
     o.onProgress?.(++done, files.length);
     // A COCO file (a merge kept in the folder) is no image's output.
     if (!data) continue;
