@@ -325,3 +325,38 @@ describe('S3: images from a bucket, masks to a bucket', () => {
     }
   });
 });
+
+describe('S3 listings of more than one page', () => {
+  it('finds every image under a prefix of over 1000 keys (the store answers in pages of 1000)', async () => {
+    // s3rver's continuation tokens use DES, which Node's OpenSSL 3 has only in its legacy provider: a server process of its own.
+    const serverProcess = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', `
+      const { default: S3rver } = await import(${JSON.stringify(path.join(ROOT, 'node_modules/s3rver/lib/s3rver.js'))});
+      const server = new S3rver({ port: 0, address: '127.0.0.1', directory: ${JSON.stringify(tempDir('sam-amg-s3rver-'))}, silent: true, configureBuckets: [{ name: 'paged' }] });
+      const { port } = await server.run();
+      process.stdout.write(port + '\\n');`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        serverProcess.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+        serverProcess.once('exit', (code) => reject(new Error(`the S3 server exited (${code})`)));
+      });
+      const endpoint = `http://127.0.0.1:${port}`;
+      const paged = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: KEY } });
+      const images = tempDir();
+      const names = await writeScenes(images, 2);
+      const keys = Array.from({ length: 1005 }, (_, i) => `many/notes-${String(i).padStart(4, '0')}.txt`);
+      for (let i = 0; i < keys.length; i += 25) {
+        await Promise.all(keys.slice(i, i + 25).map((Key) => paged.send(new PutObjectCommand({ Bucket: 'paged', Key, Body: 'x' }))));
+      }
+      // Keys after every note, so on the second page.
+      for (const name of names) {
+        await paged.send(new PutObjectCommand({ Bucket: 'paged', Key: `many/zz/${path.basename(name)}`, Body: readFileSync(path.join(images, name)) }));
+      }
+      paged.destroy();
+      const res = await runCli(['s3://paged/many', '--out', tempDir(), ...FAST], { env: s3Env(endpoint) });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toContain('2 images: 2 written, 0 already done, 0 failed, 1005 non-image files skipped');
+    } finally {
+      serverProcess.kill('SIGKILL');
+    }
+  });
+});
