@@ -75,8 +75,12 @@ Presets:
 Rerunning the same command resumes: complete outputs with the same model and settings are skipped.
 
 Exit codes: 0 all images written, 1 some images failed (listed in <out>/failures.jsonl),
-            2 usage or model error, 3 writing the outputs failed (disk full, quota, read-only,
-            I/O error; rerun to resume), 130 interrupted.`);
+            2 usage or model error, or S3 access refused (credentials, bucket, endpoint), found
+            before any image, 3 writing the outputs failed (disk full, quota, read-only, I/O
+            error, an S3 store failing writes; rerun to resume), 130 interrupted.
+
+Inputs and --out may be s3://bucket/prefix (credentials, region and AWS_ENDPOINT_URL as the
+AWS CLI takes them); inputs may be http(s):// URLs.`);
   // Actions hand their promise to main() and return nothing, so commander keeps no unhandled copy of it.
   program.action((inputs: string[], options: RunCliOptions) => {
     setResult(runCommand(inputs, options));
