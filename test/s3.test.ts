@@ -4,9 +4,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, spawnCli, tempDir, testEnv, TINY, writeScenes } from './helpers.js';
+import { startS3rver } from './s3rver.mjs';
 
 /**
  * Runs from and to an S3-protocol server on loopback (s3rver, file-backed),
@@ -25,9 +25,8 @@ interface S3Server {
 }
 
 async function startS3(buckets: string[], directory = tempDir('sam-amg-s3rver-'), port = 0): Promise<S3Server & { directory: string; port: number }> {
-  const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, configureBuckets: buckets.map((name) => ({ name })) });
-  const address = await server.run();
-  return { server, endpoint: `http://127.0.0.1:${address.port}`, directory, port: address.port };
+  const started = await startS3rver({ directory, buckets, port });
+  return { server: started.server, endpoint: `http://127.0.0.1:${started.port}`, directory, port: started.port };
 }
 
 function s3Env(endpoint: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -330,9 +329,8 @@ describe('S3 listings of more than one page', () => {
   it('finds every image under a prefix of over 1000 keys (the store answers in pages of 1000)', async () => {
     // s3rver's continuation tokens use DES, which Node's OpenSSL 3 has only in its legacy provider: a server process of its own.
     const serverProcess = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', `
-      const { default: S3rver } = await import(${JSON.stringify(path.join(ROOT, 'node_modules/s3rver/lib/s3rver.js'))});
-      const server = new S3rver({ port: 0, address: '127.0.0.1', directory: ${JSON.stringify(tempDir('sam-amg-s3rver-'))}, silent: true, configureBuckets: [{ name: 'paged' }] });
-      const { port } = await server.run();
+      const { startS3rver } = await import(${JSON.stringify(path.join(ROOT, 'test/s3rver.mjs'))});
+      const { port } = await startS3rver({ directory: ${JSON.stringify(tempDir('sam-amg-s3rver-'))}, buckets: ['paged'] });
       process.stdout.write(port + '\\n');`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
