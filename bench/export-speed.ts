@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pLimit from 'p-limit';
 import { exportLabels, type ExportOptions } from '../src/export/export.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
@@ -78,10 +79,8 @@ for (const ahead of [1, 8]) {
 }
 let s3: { close(): Promise<void> } | undefined;
 if (args.includes('--s3')) {
-  const started = await startS3WithMasks(masks);
-  s3 = started.server;
-  const env = started.env;
-  Object.assign(process.env, env);
+  // It also sets the environment that reaches it, which the commands below inherit.
+  s3 = (await startS3WithMasks(masks)).server;
   for (const ahead of [1, 8]) {
     references[`coco from S3, read-ahead ${ahead}`] = inProcess({ out: 's3://bench/masks', format: 'coco', to: path.join(work, `coco-s3-ahead-${ahead}.json`), readAhead: ahead });
   }
@@ -115,7 +114,7 @@ for (const f of ['coco-ahead-1.json', 'coco-ahead-8.json', 'coco-s3-ahead-1.json
 await s3?.close();
 if (!keep) rmSync(work, { recursive: true, force: true });
 
-/** An S3-protocol server on loopback holding the masks under s3://bench/masks, and the environment that reaches it. */
+/** An S3-protocol server on loopback holding the masks under s3://bench/masks; this process's environment is set to reach it. */
 async function startS3WithMasks(dir: string) {
   // @ts-expect-error s3rver ships no types
   const { default: S3rver } = await import('s3rver');
@@ -126,7 +125,7 @@ async function startS3WithMasks(dir: string) {
   const { storeFor } = await import('../src/storage/store.js');
   const store = storeFor('s3://bench/masks');
   const names = (await storeFor(dir).list(dir)) ?? [];
-  const limit = (await import('p-limit')).default(16);
+  const limit = pLimit(16);
   await Promise.all(names.map((name) => limit(async () => store.write(`s3://bench/masks/${name}`, readFileSync(path.join(dir, name))))));
-  return { server, env };
+  return { server };
 }

@@ -79,12 +79,12 @@ function linspace(start: number, stop: number, n: number): Float64Array {
   return out;
 }
 
-/** One grid per crop layer: layer i has int(pointsPerSide / factor^i) per side. */
 /** The points per side of crop layer `layer`: the reference's `int(n_per_side / (scale_per_layer ** i))`. */
 export function layerPointsPerSide(pointsPerSide: number, downscaleFactor: number, layer: number): number {
   return Math.trunc(pointsPerSide / downscaleFactor ** layer);
 }
 
+/** One grid per crop layer: layer i has int(pointsPerSide / factor^i) per side. */
 export function buildLayerPointGrids(
   pointsPerSide: number,
   nLayers: number,

@@ -110,7 +110,8 @@ const s3Store: Store = {
   },
   remove: (location) => remote(location, (s3, { bucket, key }) => s3.deleteObject(bucket, key)),
   list: async (location, top = false) => {
-    const prefix = parseS3(location).key ? `${parseS3(location).key}/` : '';
+    const { key } = parseS3(location);
+    const prefix = key ? `${key}/` : '';
     const objects = await remote(location, (s3, { bucket }) => s3.listObjects(bucket, prefix, top));
     if (objects.length === 0) return undefined;
     return objects.map((o) => o.key.slice(prefix.length)).sort(byWalkOrder);
