@@ -18,6 +18,21 @@ import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions
 import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
 import type { FoldedAttention } from '../graph/fold-attention.js';
 
+/**
+ * The size a crop is resized to before letterboxing: the reference's
+ * `ResizeLongestSide.get_preprocess_shape`. A side that rounds to 0 pixels
+ * is refused here, where the model's input size is known: the reference's
+ * resize (PIL's) fails on it, and ours would divide by it.
+ */
+function letterboxShape(crop: RgbImage, size: number): [number, number] {
+  const [h, w] = preprocessShape(crop.height, crop.width, size);
+  if (h === 0 || w === 0) {
+    // Named by its size alone: with crop layers it may be a crop, not the whole image.
+    throw new Error(`${crop.width}×${crop.height} pixels are too thin: the short side scales to 0 pixels at the model's ${size}-pixel input`);
+  }
+  return [h, w];
+}
+
 export interface ModelFiles {
   encoder: string;
   decoder: string;
@@ -204,7 +219,7 @@ export class SamOnnxModel implements PromptModel {
       // SAM 2's own transform: the 8-bit crop resized in float32 with antialiasing, ImageNet statistics.
       feed = f32(sam2Preprocess(crop, S, IMAGENET_MEAN, IMAGENET_STD), [1, 3, S, S]);
     } else {
-      const [h, w] = preprocessShape(crop.height, crop.width, S);
+      const [h, w] = letterboxShape(crop, S);
       const resized = pilBilinearResize(crop, w, h);
       feed = e.layout === 'hwc'
         ? f32(toHwcFloat(resized), [h, w, 3])
