@@ -19,7 +19,8 @@ export { encodeCountsString, decodeCountsString } from './rle/coco-string.js';
 export {
   rleFromColumnMajor, rleFromRowMajor, rleToColumnMajor, rleToRowMajor, rleArea, rleBoxXyxy, type Rle,
 } from './rle/rle.js';
-export { toSa1b, imageIdFor, outputPathFor, type Sa1bFile, type Sa1bAnnotation, type Sa1bImage } from './output/sa1b.js';
+export { outputPathFor } from './output/layout.js';
+export { toSa1b, imageIdFor, type Sa1bFile, type Sa1bAnnotation, type Sa1bImage } from './output/sa1b.js';
 export { writeFileAtomic } from './storage/atomic-write.js';
 export { folderStatus, type FolderStatus } from './output/folder-status.js';
 export { buildReport, type ReportOptions, type ReportSummary } from './report/build-report.js';

@@ -53,8 +53,8 @@ describe('rooms import only what they may', () => {
     expect(bad.map(show)).toEqual([]);
   });
 
-  it('src/output and src/export: writers know records, not models; output needs nothing of export', () => {
-    const forbidden: Record<string, string[]> = { output: ['model', 'graph', 'export'], export: ['model', 'graph', 'runner', 'cli'] };
+  it('src/output and src/export: writers know records, not models or runs; output needs nothing of export or runner', () => {
+    const forbidden: Record<string, string[]> = { output: ['model', 'graph', 'export', 'runner', 'cli'], export: ['model', 'graph', 'runner', 'cli'] };
     const bad = imports.filter((i) => i.target && forbidden[room(i.from)]?.includes(room(i.target)));
     expect(bad.map(show)).toEqual([]);
   });

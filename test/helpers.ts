@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { RgbImage } from '../src/image/rgb-image.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -166,4 +168,39 @@ export function fillPolygon(ring: readonly number[], width: number, height: numb
     }
   }
   return out;
+}
+
+/** Every entry under `root` (links not followed): kind and content, by relative path. */
+export function snapshotTree(root: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const name = rel ? `${rel}/${e.name}` : e.name;
+      const full = path.join(root, name);
+      if (e.isSymbolicLink()) found.set(name, `link ${readlinkSync(full)}`);
+      else if (e.isDirectory()) {
+        found.set(name, 'folder');
+        walk(name);
+      } else found.set(name, `file ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+    }
+  };
+  walk('');
+  return found;
+}
+
+/**
+ * Every entry of `before` is still there, byte for byte, and every new
+ * entry lies under one of `newUnder` (relative paths; '' allows none).
+ */
+export function expectTreeKept(before: Map<string, string>, after: Map<string, string>, newUnder: string[] = []): void {
+  const changed = [...before].filter(([name, what]) => after.get(name) !== what).map(([name]) => name);
+  const added = [...after.keys()].filter((name) => !before.has(name) && !newUnder.some((p) => name === p || name.startsWith(`${p}/`)));
+  if (changed.length || added.length) throw new Error(`tree changed: ${JSON.stringify({ changed, added })}`);
+}
+
+/** A command's complaint is one line per cause, with no stack trace. */
+export function expectLines(stderr: string, ...lines: RegExp[]): void {
+  expect(stderr).not.toMatch(/^\s+at /m);
+  const got = stderr.trim().split('\n');
+  for (const line of lines) expect(got.filter((l) => line.test(l)), `${line} in ${JSON.stringify(got)}`).toHaveLength(1);
 }

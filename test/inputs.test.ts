@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listInputs } from '../src/runner/inputs.js';
-import { parseShard, shardOfPath } from '../src/runner/shard.js';
+import { parseShard, shardOfPath } from '../src/output/shard.js';
 import { spawn } from 'node:child_process';
 import { ROOT, tempDir, testEnv, TINY, writeScenes } from './helpers.js';
 

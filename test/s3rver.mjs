@@ -38,9 +38,34 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   }
 };
 
+/*
+ * s3rver keeps an object at path.join(its folder, bucket, ...key segments),
+ * so a key with `..` segments (which S3 accepts) would be written outside
+ * its folder, and `a//b` would become `a/b`. The hostile-name tests need such
+ * keys stored faithfully: `..`, `.` and empty segments, and `&`, are kept
+ * %-escaped on its disk (the escape s3rver itself uses on Windows).
+ */
+// An empty segment first or last (a prefix's trailing '/', the delimiter itself) is left as it is: path.join and s3rver's prefix matching expect it.
+const escapeSegment = (s, k, all) => (s === '' ? (k > 0 && k < all.length - 1 ? '&' : '')
+  : s.replace(/&/g, '&26').replace(/^\.{1,2}$/, (dots) => dots.replace(/\./g, '&2e')));
+const unescapeSegment = (s) => (s === '&' ? '' : s.replace(/&([0-9a-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))));
+FilesystemStore.encodeKeyPath = (key) => key.split('/').map(escapeSegment).join('/');
+FilesystemStore.decodeKeyPath = (keyPath) => keyPath.split('/').map(unescapeSegment).join('/');
+
 /** Starts a server on 127.0.0.1 (port 0: any free one) with these buckets; resolves to it and its port. */
 export async function startS3rver({ directory, buckets, port = 0 }) {
   const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true, configureBuckets: buckets.map((name) => ({ name })) });
   const address = await server.run();
   return { server, port: address.port };
+}
+
+/**
+ * Puts an object straight into a server's folder: for keys the SDK will not
+ * send as they are (it resolves `..` segments in the request path), which S3
+ * itself stores faithfully.
+ */
+export async function seedObject(directory, bucket, key, content) {
+  const objectPath = FilesystemStore.prototype.getResourcePath.call({ rootDirectory: directory }, bucket, key, 'object');
+  await mkdir(path.dirname(objectPath), { recursive: true });
+  await writeFile(objectPath, content);
 }

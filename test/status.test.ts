@@ -6,7 +6,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { folderStatus, type FolderStatus } from '../src/output/folder-status.js';
-import { shardOfPath } from '../src/runner/shard.js';
+import { shardOfPath } from '../src/output/shard.js';
 import { runCli, spawnCli, tempDir, TINY, writeScenes } from './helpers.js';
 
 const IMAGES = 16;

@@ -5,7 +5,7 @@ import { RemoteFault, StorageError } from '../storage/storage-fault.js';
 import { VERSION } from '../version.js';
 import { EXIT, isUserFacing, runCommand, type RunCliOptions } from './run-command.js';
 import { addModelsCommand } from './models-command.js';
-import { exportCommand, inspectCommand, mergeCommand, reportCommand, statusCommand } from './tools-commands.js';
+import { exportCommand, inspectCommand, interruptible, mergeCommand, reportCommand, statusCommand } from './tools-commands.js';
 import { EXPORT_FORMATS } from '../export/export.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -93,7 +93,7 @@ AWS CLI takes them); inputs may be http(s):// URLs.`);
   addFilterOptions(merge)
     .option('-q, --quiet', 'print nothing but errors')
     .action((out: string, o: Parameters<typeof mergeCommand>[1]) => {
-      setResult(mergeCommand(out, o));
+      setResult(interruptible((signal) => mergeCommand(out, o, signal)));
     });
   const exporter = program.command('export')
     .description('write the masks of an output folder for another tool: COCO, Ultralytics YOLO segmentation, Label Studio, label maps')
@@ -106,7 +106,7 @@ AWS CLI takes them); inputs may be http(s):// URLs.`);
   addFilterOptions(exporter)
     .option('-q, --quiet', 'print nothing but errors')
     .action((out: string, o: Parameters<typeof exportCommand>[1]) => {
-      setResult(exportCommand(out, o));
+      setResult(interruptible((signal) => exportCommand(out, o, signal)));
     });
   program.command('inspect')
     .description('summarise masks per image, areas and scores; optionally draw overlays')
@@ -115,7 +115,7 @@ AWS CLI takes them); inputs may be http(s):// URLs.`);
     .option('--images <dir>', 'the folder the images were read from')
     .option('--json', 'print the summary as JSON')
     .action((target: string, o: { viz?: string; images?: string; json?: boolean }) => {
-      setResult(inspectCommand(target, o));
+      setResult(interruptible((signal) => inspectCommand(target, o, signal)));
     });
   program.command('report')
     .description('write a static review site of an output folder (opens from disk: no server, no network)')

@@ -10,7 +10,7 @@ import type { OutputFormat } from '../output/run-identity.js';
 import { runIdentity } from '../runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
 import { runDataset } from '../runner/run-dataset.js';
-import { parseShard } from '../runner/shard.js';
+import { parseShard } from '../output/shard.js';
 import { readJsonOption } from '../settings/json-option.js';
 import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
 import { checkNumber, invalid, UsageError } from '../settings/validate.js';

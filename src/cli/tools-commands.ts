@@ -1,14 +1,13 @@
-import path from 'node:path';
-import sharp from 'sharp';
 import { exportLabels, type ExportFormat, type ExportSummary } from '../export/export.js';
 import { filterFromFlags, type FilterFlags } from '../export/mask-filter.js';
 import { decodeImage } from '../image/decode.js';
-import { writeFileAtomic } from '../storage/atomic-write.js';
 import { folderStatus, formatStatus } from '../output/folder-status.js';
 import { buildReport } from '../report/build-report.js';
 import { formatReport, InspectCollector } from '../output/inspect.js';
 import { StorageError, writingTo } from '../storage/storage-fault.js';
-import { drawOverlay } from '../output/overlay.js';
+import { drawOverlay, overlayPng, writeOverlay } from '../output/overlay.js';
+import { liesInside, placeInside, withExtension } from '../output/layout.js';
+import { StaleTempSweeper } from '../storage/stale-temps.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import { checkNumber, UsageError } from '../settings/validate.js';
 import { joinLocation } from '../storage/location.js';
@@ -22,23 +21,50 @@ export interface ExportFlags extends FilterFlags {
   quiet?: boolean;
 }
 
+/**
+ * Runs a command that writes a destination with SIGINT and SIGTERM taken
+ * as a run takes them: the first stops it between files (its temporaries
+ * removed, nothing half-written left) and it exits 130; a second exits at
+ * once.
+ */
+export async function interruptible(command: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write(`sam-amg: ${name}: stopping (send it again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await command(controller.signal);
+  } catch (err) {
+    if (controller.signal.aborted && (err as Error)?.name === 'AbortError') return EXIT.interrupted;
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 function filteredNote(summary: ExportSummary): string {
   return summary.filteredOut ? `; ${summary.filteredOut} masks filtered out` : '';
 }
 
-function skippedNote(summary: ExportSummary): string {
+function skippedNote(summary: ExportSummary, quiet?: boolean): string {
   for (const f of summary.failed) process.stderr.write(`sam-amg: ${f.path}: ${f.reason}\n`);
+  if (!quiet) for (const note of summary.notes) process.stderr.write(`sam-amg: ${note}\n`);
   return summary.failed.length ? `; ${summary.failed.length} files skipped` : '';
 }
 
 /** `sam-amg export OUT --format FORMAT --to DEST` */
-export async function exportCommand(out: string, o: ExportFlags): Promise<number> {
+export async function exportCommand(out: string, o: ExportFlags, signal?: AbortSignal): Promise<number> {
   const filter = await filterFromFlags(o);
   const simplify = o.simplify === undefined ? undefined : checkNumber('--simplify', o.simplify, { min: 0 });
   if (o.format !== 'yolo' && simplify !== undefined) throw new UsageError('--simplify goes with --format yolo (the other formats hold masks, not polygons)');
   if (o.format !== 'labelstudio' && o.imageRoot !== undefined) throw new UsageError('--image-root goes with --format labelstudio');
-  const summary = await exportLabels({ out, format: o.format, to: o.to, filter, imageRoot: o.imageRoot, simplify });
-  const skipped = skippedNote(summary);
+  const summary = await exportLabels({ out, format: o.format, to: o.to, filter, imageRoot: o.imageRoot, simplify, signal });
+  const skipped = skippedNote(summary, o.quiet);
   if (!o.quiet) {
     const labelled = o.format === 'labelmap' ? `; ${(100 * summary.labelledPixels / Math.max(1, summary.pixels)).toFixed(1)} % of pixels labelled` : '';
     process.stderr.write(`sam-amg: exported ${summary.images} images and ${summary.masks} masks as ${o.format} to ${o.to}${filteredNote(summary)}${labelled}${skipped}\n`);
@@ -47,10 +73,10 @@ export async function exportCommand(out: string, o: ExportFlags): Promise<number
 }
 
 /** `sam-amg merge OUT --coco FILE`: `export --format coco`, named as before. */
-export async function mergeCommand(out: string, o: FilterFlags & { coco: string; quiet?: boolean }): Promise<number> {
+export async function mergeCommand(out: string, o: FilterFlags & { coco: string; quiet?: boolean }, signal?: AbortSignal): Promise<number> {
   const filter = await filterFromFlags(o);
-  const summary = await exportLabels({ out, format: 'coco', to: o.coco, filter, destinationFlag: '--coco' });
-  const skipped = skippedNote(summary);
+  const summary = await exportLabels({ out, format: 'coco', to: o.coco, filter, destinationFlag: '--coco', signal });
+  const skipped = skippedNote(summary, o.quiet);
   if (!o.quiet) {
     process.stderr.write(`sam-amg: merged ${summary.images} images and ${summary.masks} annotations into ${o.coco}${filteredNote(summary)}${skipped}\n`);
   }
@@ -58,30 +84,36 @@ export async function mergeCommand(out: string, o: FilterFlags & { coco: string;
 }
 
 /** `sam-amg inspect OUT_OR_FILE [--viz DIR --images DIR] [--json]` */
-export async function inspectCommand(target: string, o: { viz?: string; images?: string; json?: boolean }): Promise<number> {
+export async function inspectCommand(target: string, o: { viz?: string; images?: string; json?: boolean }, signal?: AbortSignal): Promise<number> {
   if (o.viz && !o.images) throw new UsageError('--viz needs --images DIR, the folder the images were read from');
+  // Overlays among the images would be taken for images by the next run, and could stand where an image is.
+  if (o.viz && o.images && liesInside(o.images, o.viz)) throw new UsageError(`--viz ${o.viz}: lies inside --images ${o.images}; write the overlays elsewhere`);
   const files = await findOutputFiles(target).catch(() => {
     throw new UsageError(`${target}: no such file or folder`);
   });
   const collector = new InspectCollector();
+  const sweeper = new StaleTempSweeper();
   let failed = 0;
   for (const file of files) {
+    signal?.throwIfAborted();
     try {
       const data = await readSa1bFile(file);
       if (!data) continue;
       collector.add(data);
       if (o.viz) {
-        const source = path.join(o.images!, ...data.image.file_name.split('/'));
+        const source = placeInside(o.images!, data.image.file_name);
         const image = await decodeImage(source).catch((err) => {
           throw new Error(`${source}: ${(err as Error).message}`);
         });
         if (image.width !== data.image.width || image.height !== data.image.height) {
           throw new Error(`${source} is ${image.width}×${image.height} but its masks are ${data.image.width}×${data.image.height}`);
         }
-        const drawn = drawOverlay(image, data.annotations);
-        const png = await sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } }).png().toBuffer();
-        const overlay = path.join(o.viz, data.image.file_name.replace(/\.[^./]*$/, '') + '.png');
-        await writingTo(`--viz ${o.viz}`, overlay, () => writeFileAtomic(overlay, png));
+        const png = await overlayPng(drawOverlay(image, data.annotations));
+        const overlay = placeInside(o.viz, withExtension(data.image.file_name, '.png'));
+        await writingTo(`--viz ${o.viz}`, overlay, async () => {
+          await sweeper.before(overlay);
+          await writeOverlay(overlay, png);
+        });
       }
     } catch (err) {
       // The storage of --viz failing stops the command; one file's fault does not.

@@ -6,6 +6,7 @@ import { cleanUp } from '../storage/storage-fault.js';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleArea, rleBoxXyxy } from '../rle/rle.js';
 import { VERSION } from '../version.js';
+import { COCO_DESCRIPTION } from '../output/sa1b-schema.js';
 
 /**
  * A mask's box as COCO tooling reads it (pycocotools' `toBbox`,
@@ -47,36 +48,40 @@ export class CocoWriter {
       throw err;
     });
     const writer = new CocoWriter(sideFile, main, side);
-    await main.write(`{"info":${JSON.stringify({ description: 'sam-amg automatic masks', version: VERSION, date_created: new Date().toISOString() })},`
+    await main.write(`{"info":${JSON.stringify({ description: COCO_DESCRIPTION, version: VERSION, date_created: new Date().toISOString() })},`
       + `"licenses":[],"categories":[${JSON.stringify(OBJECT_CATEGORY)}],"images":[`);
     return writer;
   }
 
-  /** Adds an image and its annotations; an image whose id another already has is refused (an Error naming both). */
+  /**
+   * Adds an image and its annotations; an image whose id another already has
+   * is refused (an Error naming both). Everything is made before anything is
+   * written, so a refused image leaves both files and the counts as they were.
+   */
   async add(data: Sa1bFile, annotations: readonly Sa1bAnnotation[], source: string): Promise<void> {
     const { image } = data;
     const clash = this.seenIds.get(image.image_id);
     if (clash) throw new Error(`image_id ${image.image_id} is also the id of ${clash}`);
-    this.seenIds.set(image.image_id, source);
-    await this.main!.write(`${this.images++ ? ',' : ''}${JSON.stringify({
+    const imageEntry = `${this.images ? ',' : ''}${JSON.stringify({
       id: image.image_id, width: image.width, height: image.height, file_name: image.file_name,
-    })}`);
-    for (const a of annotations) {
-      this.annotations++;
-      await this.side!.write(`${this.annotations > 1 ? ',' : ''}${JSON.stringify({
-        id: this.annotations,
-        image_id: image.image_id,
-        category_id: OBJECT_CATEGORY.id,
-        segmentation: a.segmentation,
-        area: a.area,
-        bbox: cocoBbox(a.segmentation),
-        iscrowd: 0,
-        predicted_iou: a.predicted_iou,
-        stability_score: a.stability_score,
-        point_coords: a.point_coords,
-        crop_box: a.crop_box,
-      })}`);
-    }
+    })}`;
+    const entries = annotations.map((a, k) => JSON.stringify({
+      id: this.annotations + k + 1,
+      image_id: image.image_id,
+      category_id: OBJECT_CATEGORY.id,
+      segmentation: a.segmentation,
+      area: a.area,
+      bbox: cocoBbox(a.segmentation),
+      iscrowd: 0,
+      predicted_iou: a.predicted_iou,
+      stability_score: a.stability_score,
+      point_coords: a.point_coords,
+      crop_box: a.crop_box,
+    }));
+    this.seenIds.set(image.image_id, source);
+    this.images++;
+    await this.main!.write(imageEntry);
+    for (const entry of entries) await this.side!.write(`${this.annotations++ ? ',' : ''}${entry}`);
   }
 
   /** Copies the annotations in and closes the file. */

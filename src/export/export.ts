@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempNameFor, writeDirAtomic } from '../storage/atomic-write.js';
 import { isS3 } from '../storage/location.js';
@@ -7,6 +7,8 @@ import { BufferedFile } from '../storage/buffered-file.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { removeStaleTemps } from '../storage/stale-temps.js';
+import { isNonFolder, listTree } from '../storage/tree.js';
+import { placeInside, withExtension } from '../output/layout.js';
 import { asStorageError, cleanUp } from '../storage/storage-fault.js';
 import { UsageError } from '../settings/validate.js';
 import { VERSION } from '../version.js';
@@ -35,6 +37,8 @@ export interface ExportOptions {
   /** How messages name the destination (default `--to`; `merge` says `--coco`). */
   destinationFlag?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Stops the export between files: nothing is written, the temporaries are removed, and the AbortError reaches the caller. */
+  signal?: AbortSignal;
   /**
    * Per-image files read ahead of the one being written (default 8), so a
    * store's round trips (S3's above all) overlap; 1 reads each in turn, the
@@ -53,10 +57,22 @@ export interface ExportSummary {
   /** Label maps: pixels with a label, and all pixels. */
   labelledPixels: number;
   pixels: number;
+  /** What the user should know about the export, a line each (a --reject naming files not in the folder, a YOLO folder Ultralytics will not find). */
+  notes: string[];
 }
 
 /** Names the folder formats write besides their labels; an export there is replaced by the next. */
 export const EXPORT_MARKER = '.sam-amg-export.json';
+
+/** What each folder format writes: an earlier export holding anything else is not replaced. */
+const WRITES: Record<Exclude<ExportFormat, 'coco'>, (name: string) => boolean> = {
+  yolo: (name) => name.endsWith('.txt') || name === 'data.yaml',
+  labelmap: (name) => name.endsWith('.png'),
+  labelstudio: (name) => name === 'tasks.json' || name === 'config.xml',
+};
+
+/** How every COCO file sam-amg writes begins (see CocoWriter): the mark of a file it may replace. */
+const COCO_EXPORT_START = '{"info":{"description":"sam-amg automatic masks"';
 
 interface FormatWriter {
   add(data: Sa1bFile, kept: Sa1bAnnotation[], source: string, summary: ExportSummary): Promise<void>;
@@ -82,8 +98,7 @@ async function folderWriter(o: ExportOptions, dir: string): Promise<FormatWriter
       add: async (data, kept, _source, summary) => {
         const { width, height, file_name } = data.image;
         const { labels, labelled } = labelMap(data, kept);
-        const parsed = path.posix.parse(file_name);
-        const target = path.join(dir, ...parsed.dir.split('/').filter(Boolean), `${parsed.name}.png`);
+        const target = placeInside(dir, withExtension(file_name, '.png'));
         await mkdir(path.dirname(target), { recursive: true });
         await writeFile(target, await labelMapPng(labels, width, height));
         summary.labelledPixels += labelled;
@@ -138,7 +153,9 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
     reads.set(k, readSa1bFile(files[k]).then((data) => ({ data }), (error) => ({ error: error instanceof Error ? error : new Error(String(error)) })));
   };
   let done = 0;
+  const rejectedNames = new Set<string>();
   for (let i = 0; i < files.length; i++) {
+    o.signal?.throwIfAborted();
     const file = files[i];
     for (let k = i; k < i + ahead; k++) start(k);
     const read = await reads.get(i)!;
@@ -152,6 +169,7 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
     // A COCO file (a merge kept in the folder) is no image's output.
     if (!data) continue;
     const kept = keptAnnotations(data, o.filter ?? {});
+    if (o.filter?.reject?.has(data.image.file_name)) rejectedNames.add(data.image.file_name);
     try {
       await writer.add(data, kept, file, summary);
     } catch (err) {
@@ -163,6 +181,11 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
     summary.images++;
     summary.masks += kept.length;
     summary.filteredOut += data.annotations.length - kept.length;
+  }
+  const unknown = [...(o.filter?.reject?.keys() ?? [])].filter((name) => !rejectedNames.has(name));
+  if (unknown.length) {
+    summary.notes.push(`--reject names ${unknown.length} file${unknown.length === 1 ? '' : 's'} not in ${o.out}, whose rejections were not applied: `
+      + `${unknown.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${unknown.length > 3 ? ', …' : ''}`);
   }
   if (summary.images === 0) {
     throw new UsageError(`${o.out}: holds no sam-amg outputs${summary.failed.length ? ` it could read (${summary.failed.length} unreadable files)` : ''}; nothing was written`);
@@ -191,10 +214,14 @@ export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
     throw err.code === 'ENOENT' && isS3(o.out) ? new UsageError(err.message) : err;
   });
   const files = found.filter((f) => path.resolve(f) !== target && !path.resolve(f).startsWith(`${target}${path.sep}`));
-  const summary: ExportSummary = { images: 0, masks: 0, filteredOut: 0, failed: [], labelledPixels: 0, pixels: 0 };
+  const summary: ExportSummary = { images: 0, masks: 0, filteredOut: 0, failed: [], labelledPixels: 0, pixels: 0, notes: [] };
+  if (o.format === 'yolo' && path.basename(target) !== 'labels') {
+    summary.notes.push(`--to ${o.to}: Ultralytics looks for an image's labels in a folder named labels beside its images folder; this one is named ${JSON.stringify(path.basename(target))}`);
+  }
   await mkdir(path.dirname(target), { recursive: true }).catch((err) => { throw asStorageError(destination, o.to, err); });
   await removeStaleTemps(path.dirname(target));
   if (o.format === 'coco') {
+    await checkReplaceableFile(o.to, destination);
     const temp = tempNameFor(o.to);
     const side = tempNameFor(o.to);
     let writer: CocoWriter | undefined;
@@ -210,11 +237,7 @@ export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
     }
     return summary;
   }
-  // Replacing a folder is only safe when it is an earlier export (or empty).
-  const existing = await readdir(o.to).catch(() => undefined);
-  if (existing?.length && !existsSync(path.join(o.to, EXPORT_MARKER))) {
-    throw new UsageError(`--to ${o.to}: the folder exists and is not a sam-amg export; it would be replaced: choose another`);
-  }
+  await checkReplaceableFolder(o.to, o.format);
   await writeDirAtomic(o.to, async (dir) => {
     const writer = await folderWriter(o, dir);
     try {
@@ -226,4 +249,33 @@ export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
     }
   }).catch((err) => { throw asStorageError(destination, o.to, err); });
   return summary;
+}
+
+/**
+ * A folder export replaces only an earlier export of the same format that
+ * holds nothing but what that format writes, and an empty folder: a user's
+ * folder, or their images left inside an export, are never taken with it.
+ */
+async function checkReplaceableFolder(to: string, format: Exclude<ExportFormat, 'coco'>): Promise<void> {
+  const refuse = (why: string) => new UsageError(`--to ${to}: ${why}; it would be replaced: move it, or choose another --to`);
+  if (await isNonFolder(to)) throw refuse('it is a link or a file, not a folder sam-amg wrote');
+  const entries = await listTree(to);
+  if (!entries?.length) return;
+  if (!entries.some((e) => e.name === EXPORT_MARKER && e.kind === 'file')) throw refuse('the folder exists and is not a sam-amg export');
+  const foreign = entries.find((e) => e.kind === 'other' || (e.kind === 'file' && e.name !== EXPORT_MARKER && !WRITES[format](e.name)));
+  if (foreign) throw refuse(`the export holds ${foreign.name}, which sam-amg did not write there`);
+}
+
+/** A COCO export replaces only a COCO file sam-amg wrote (a user's file, a per-image output, a README are left alone). */
+async function checkReplaceableFile(to: string, destination: string): Promise<void> {
+  const handle = await open(to, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(COCO_EXPORT_START.length), 0, COCO_EXPORT_START.length, 0);
+    if (buffer.subarray(0, bytesRead).toString('utf8') !== COCO_EXPORT_START) {
+      throw new UsageError(`${destination}: the file exists and is not a COCO file sam-amg wrote; it would be replaced: move it, or choose another`);
+    }
+  } finally {
+    await handle.close();
+  }
 }

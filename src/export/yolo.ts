@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { placeInside, withExtension } from '../output/layout.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { maskPolygon } from './polygons.js';
 
 /**
- * Ultralytics YOLO segmentation labels: `labels/<file_name without
- * extension>.txt`, one line per mask, `0 x1 y1 … xn yn` with the polygon's
+ * Ultralytics YOLO segmentation labels: `<file_name without extension>.txt`
+ * in the labels folder, one line per mask, `0 x1 y1 … xn yn` with the polygon's
  * vertices divided by the image's width and height, 6 decimals.
  */
 export function yoloLines(file: Sa1bFile, annotations: readonly Sa1bAnnotation[], simplify: number): string {
@@ -22,14 +23,17 @@ export function yoloLines(file: Sa1bFile, annotations: readonly Sa1bAnnotation[]
 }
 
 /**
- * The dataset file. `path` is the export's absolute folder: Ultralytics
- * resolves a relative one against its own datasets folder in most versions.
+ * The dataset file, written inside the labels folder. Ultralytics finds an
+ * image's labels by replacing the last `/images/` of its resolved path with
+ * `/labels/`, so the labels folder sits beside the images folder: `path`
+ * is the folder holding both (absolute: Ultralytics resolves a relative one
+ * against its own datasets folder), and the images are `images` in it.
  */
 export function yoloDataYaml(destination: string): string {
   return `# sam-amg export: class-agnostic masks as Ultralytics YOLO segmentation labels.
 # Ultralytics finds each image's labels by replacing /images/ with /labels/ in its path,
-# so put the images under images/ beside labels/ (a symlink to the image folder does).
-path: ${JSON.stringify(path.resolve(destination))}
+# so this folder is the labels folder beside the images folder (${JSON.stringify(path.basename(path.resolve(destination)))} beside "images").
+path: ${JSON.stringify(path.dirname(path.resolve(destination)))}
 train: images
 val: images
 names:
@@ -37,9 +41,9 @@ names:
 `;
 }
 
+/** An image's label file: its file_name with `.txt`, straight inside the labels folder. */
 export function yoloLabelPath(dir: string, fileName: string): string {
-  const parsed = path.posix.parse(fileName);
-  return path.join(dir, 'labels', ...parsed.dir.split('/').filter(Boolean), `${parsed.name}.txt`);
+  return placeInside(dir, withExtension(fileName, '.txt'));
 }
 
 export async function writeYoloLabels(dir: string, file: Sa1bFile, annotations: readonly Sa1bAnnotation[], simplify: number): Promise<void> {

@@ -11,7 +11,19 @@ export interface FailuresFile {
   failures: { path: string; reason: string }[];
 }
 
-/** The failures files of an output folder, in name order; a line that is not JSON is kept as its own failure. */
+/** A line as its run wrote it, `{"path": …, "reason": …}`; undefined for anything else (not JSON, null, a number, a list, other fields). */
+function failureOf(line: string): { path: string; reason: string } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const { path, reason } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { path?: unknown; reason?: unknown };
+  return typeof path === 'string' && typeof reason === 'string' ? { path, reason } : undefined;
+}
+
+/** The failures files of an output folder, in name order; a line that is not a failure record is kept as its own failure. */
 export async function readFailuresFiles(out: string): Promise<FailuresFile[]> {
   const files: FailuresFile[] = [];
   const store = storeFor(out);
@@ -22,14 +34,7 @@ export async function readFailuresFiles(out: string): Promise<FailuresFile[]> {
     if (!m) continue;
     // Rewritten by its shard at the end of a run: a file gone between listing and reading had nothing to say.
     const text = (await store.read(joinLocation(out, name)).catch(() => undefined))?.toString('utf8') ?? '';
-    const failures = text.split('\n').filter((l) => l.trim()).map((line) => {
-      try {
-        const f = JSON.parse(line);
-        return { path: String(f.path), reason: String(f.reason) };
-      } catch {
-        return { path: name, reason: `unreadable line: ${line.slice(0, 80)}` };
-      }
-    });
+    const failures = text.split('\n').filter((l) => l.trim()).map((line) => failureOf(line) ?? { path: name, reason: `unreadable line: ${JSON.stringify(line.slice(0, 80))}` });
     files.push({ name, shard: m[1] === undefined ? null : { index: Number(m[1]), count: Number(m[2]) }, failures });
   }
   return files;

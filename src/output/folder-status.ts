@@ -1,10 +1,11 @@
 import { joinLocation } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
-import { MANIFEST_FILE } from '../runner/manifest.js';
-import { shardOfPath } from '../runner/shard.js';
+import { MANIFEST_FILE } from './layout.js';
+import { shardOfPath } from './shard.js';
 import { readFailuresFiles } from './failures-files.js';
 import { findOutputFiles, readSa1bFile } from './read-outputs.js';
 import type { RunIdentity } from './run-identity.js';
+import { checkRunIdentity } from './sa1b-schema.js';
 
 /** Images done and failed in one shard of an output folder. */
 export interface ShardStatus {
@@ -29,6 +30,29 @@ export interface FolderStatus {
   unreadable: { path: string; reason: string }[];
 }
 
+type Unreadable = FolderStatus['unreadable'][number];
+
+/**
+ * The run manifest, or why it cannot be used (status goes on without it);
+ * undefined when there is none or it cannot be read at all (a run may be
+ * replacing it).
+ */
+async function readManifest(file: string): Promise<{ identity?: RunIdentity; unreadable?: Unreadable } | undefined> {
+  const bytes = await storeFor(file).read(file).catch(() => undefined);
+  if (bytes === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    return { unreadable: { path: file, reason: `not valid JSON (${(err as Error).message.split('\n')[0]})` } };
+  }
+  try {
+    return { identity: checkRunIdentity(parsed) };
+  } catch (err) {
+    return { unreadable: { path: file, reason: `not a run manifest (${(err as Error).message})` } };
+  }
+}
+
 /**
  * What an output folder holds, read while shards may be writing into it:
  * only whole files are read (writers rename complete files into place and
@@ -39,8 +63,7 @@ export interface FolderStatus {
  */
 export async function folderStatus(out: string, shards?: number): Promise<FolderStatus> {
   const manifestFile = joinLocation(out, MANIFEST_FILE);
-  const manifest = await storeFor(out).read(manifestFile)
-    .then((bytes) => (bytes ? JSON.parse(bytes.toString('utf8')) as Partial<RunIdentity> : undefined), () => undefined);
+  const manifest = await readManifest(manifestFile);
   const failuresFiles = await readFailuresFiles(out);
   const count = shards ?? failuresFiles.find((f) => f.shard)?.shard!.count;
   const byShard = new Map<number, ShardStatus>();
@@ -51,8 +74,8 @@ export async function folderStatus(out: string, shards?: number): Promise<Folder
   };
   if (count) for (let i = 0; i < count; i++) slot(i);
   const status: FolderStatus = {
-    out, fingerprint: manifest?.fingerprint ?? null, format: manifest?.format ?? null, settings: manifest?.settings ?? null,
-    shards: [], done: 0, failed: 0, otherFingerprint: 0, unreadable: [],
+    out, fingerprint: manifest?.identity?.fingerprint ?? null, format: manifest?.identity?.format ?? null, settings: manifest?.identity?.settings ?? null,
+    shards: [], done: 0, failed: 0, otherFingerprint: 0, unreadable: manifest?.unreadable ? [manifest.unreadable] : [],
   };
   for (const file of await findOutputFiles(out)) {
     let data;
@@ -81,7 +104,10 @@ export async function folderStatus(out: string, shards?: number): Promise<Folder
 
 /** The status as lines for a person. */
 export function formatStatus(s: FolderStatus): string {
-  const lines = [`${s.out}: ${s.fingerprint ? `fingerprint ${s.fingerprint.slice(0, 12)}…, format ${s.format}` : 'no run manifest (no run has claimed it yet)'}`];
+  const manifestUnreadable = s.unreadable.some((u) => u.path === joinLocation(s.out, MANIFEST_FILE));
+  const run = s.fingerprint ? `fingerprint ${s.fingerprint.slice(0, 12)}…, format ${s.format}`
+    : manifestUnreadable ? 'run manifest unreadable (listed below)' : 'no run manifest (no run has claimed it yet)';
+  const lines = [`${s.out}: ${run}`];
   for (const shard of s.shards) {
     const name = shard.shard !== null ? `shard ${shard.shard}` : s.shards.length > 1 ? 'runs with another shard count' : 'all images';
     lines.push(`  ${name}: ${shard.done} done, ${shard.failed} failed`);

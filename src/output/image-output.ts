@@ -14,25 +14,32 @@ export function sa1bFileOf(format: OutputFormat, target: string): string {
   return format === 'json' ? target : joinLocation(target, PNG_INFO_FILE);
 }
 
-export type OutputState = 'missing' | 'complete' | 'changed' | 'stale' | 'invalid';
+/** `foreign`: something sam-amg did not write is where the output goes, and it is left alone. */
+export type OutputState = 'missing' | 'complete' | 'changed' | 'stale' | 'foreign';
 
 /**
- * Whether an existing output is what this run would write: valid JSON, made
- * with the same fingerprint, from an image file with the same SHA-256
- * ('changed' when only the image differs: it was edited or replaced).
+ * Whether an existing output is what this run would write: an output of a
+ * sam-amg run (an SA-1B file with its run's fingerprint), made with the same
+ * fingerprint, from an image file with the same SHA-256 ('changed' when only
+ * the image differs: it was edited or replaced).
  */
 export async function readOutputState(format: OutputFormat, target: string, fingerprint: string, imageSha256: string): Promise<OutputState> {
   const location = sa1bFileOf(format, target);
-  const bytes = await storeFor(location).read(location).catch(() => undefined);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await storeFor(location).read(location);
+  } catch (err) {
+    // A folder where the JSON file goes; any other read error leaves the decision to the write.
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return 'foreign';
+  }
   if (bytes === undefined) return 'missing';
-  const text = bytes.toString('utf8');
   let file: Sa1bFile;
   try {
-    file = JSON.parse(text);
+    file = JSON.parse(bytes.toString('utf8'));
   } catch {
-    return 'invalid';
+    return 'foreign';
   }
-  if (!file?.image || !Array.isArray(file.annotations)) return 'invalid';
-  if (file.info?.fingerprint !== fingerprint) return 'stale';
+  if (!file?.image || !Array.isArray(file.annotations) || typeof file.info?.fingerprint !== 'string') return 'foreign';
+  if (file.info.fingerprint !== fingerprint) return 'stale';
   return file.info.image_sha256 === imageSha256 ? 'complete' : 'changed';
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isHttp, isS3, joinLocation, parseS3 } from '../storage/location.js';
+import type { OutputFormat } from './run-identity.js';
 
 /**
  * Names that come from data (a folder's file names, S3 keys, URLs, `--list`
@@ -70,4 +71,78 @@ export function placeInside(base: string, relative: string): string {
     throw new UnsafeNameError(`name ${JSON.stringify(relative)} does not lie inside ${base}`);
   }
   return location;
+}
+
+/** Records what an output folder holds, written by the first run into it (see manifest.ts). */
+export const MANIFEST_FILE = '.sam-amg-run.json';
+
+/** `failures.jsonl` of an unsharded run, `failures-<i>-of-<n>.jsonl` of shard i of n. */
+export function failuresFileName(shard?: { index: number; count: number }): string {
+  return shard ? `failures-${shard.index}-of-${shard.count}.jsonl` : 'failures.jsonl';
+}
+
+/**
+ * Where an image's output goes, mirroring the input folders:
+ * `<out>/<relative path without extension>.json`, or that path without
+ * `.json` as a folder for the PNG format. The name comes from data, so it
+ * goes through the rule above: an UnsafeNameError when it cannot be placed.
+ */
+export function outputPathFor(outDir: string, relativePath: string, format: OutputFormat = 'json'): string {
+  return placeInside(outDir, withExtension(relativePath, format === 'json' ? '.json' : ''));
+}
+
+/**
+ * A name from data with its extension replaced (`a/b.jpg` → `a/b.txt`,
+ * or `a/b` for ''), as outputs, labels and overlays are named after their
+ * image. Throws UnsafeNameError for a name the rule refuses, and for one
+ * whose stem is `.` (`a/..png`): without an extension it would be its folder.
+ */
+export function withExtension(name: string, extension: string): string {
+  const parsed = path.posix.parse(plainRelativeName(name));
+  const base = `${parsed.name}${extension}`;
+  if (base === '.' || base === '..') throw new UnsafeNameError(`name ${JSON.stringify(name)} has no stem to name its output by`);
+  return parsed.dir ? `${parsed.dir}/${base}` : base;
+}
+
+/** An image's place in the output folder, or why it has none. */
+export type OutputPlace = { out: string } | { refused: string };
+
+/**
+ * The output of every image of a listing, in its order: the place
+ * outputPathFor gives, or the reason it has none (its name cannot be
+ * placed; another image, earlier in the listing, has that output or a
+ * folder around it or inside it; the name is one the run keeps for
+ * itself). Every shard plans the whole listing, so all agree on who owns
+ * what.
+ */
+export function planOutputs(images: readonly { path: string; relative: string; unplaceable?: string }[], outDir: string,
+  format: OutputFormat, reservedNames: readonly string[]): OutputPlace[] {
+  const reserved = new Set(reservedNames.map((name) => joinLocation(outDir, name)));
+  const owners = new Map<string, string>();
+  // Every folder above an owned output, with the image that owns what is inside.
+  const around = new Map<string, string>();
+  const parentOf = (location: string) => location.slice(0, Math.max(0, location.lastIndexOf('/')));
+  return images.map((image) => {
+    if (image.unplaceable) return { refused: `${image.unplaceable}, so it has no place in ${outDir}` };
+    let out: string;
+    try {
+      out = outputPathFor(outDir, image.relative, format);
+    } catch (err) {
+      if (!(err instanceof UnsafeNameError)) throw err;
+      return { refused: `${err.message}, so it has no place in ${outDir}` };
+    }
+    const key = out.split(path.sep).join('/');
+    const owner = owners.get(key);
+    if (owner) return { refused: `output ${out} is already the output of ${owner}; rename one of them` };
+    if (reserved.has(out)) return { refused: `output ${out} is a name sam-amg keeps for itself; rename the image` };
+    const inside = around.get(key);
+    if (inside) return { refused: `output ${out} would hold the output of ${inside}; rename one of them` };
+    for (let dir = parentOf(key); dir.length > 0; dir = parentOf(dir)) {
+      const outer = owners.get(dir);
+      if (outer) return { refused: `output ${out} would lie inside the output of ${outer}; rename one of them` };
+    }
+    owners.set(key, image.path);
+    for (let dir = parentOf(key); dir.length > 0 && !around.has(dir); dir = parentOf(dir)) around.set(dir, image.path);
+    return { out };
+  });
 }

@@ -1,4 +1,6 @@
+import sharp from 'sharp';
 import type { RgbImage } from '../image/rgb-image.js';
+import { storeFor } from '../storage/store.js';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleToColumnMajor } from '../rle/rle.js';
 import type { Sa1bAnnotation } from './sa1b.js';
@@ -43,4 +45,28 @@ export function drawOverlay(image: RgbImage, annotations: Sa1bAnnotation[], alph
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/** Written into every overlay's EXIF Software tag: the mark of a file a later --viz may replace. */
+const OVERLAY_MARK = 'sam-amg inspect --viz';
+
+/** The overlay as a PNG, marked as sam-amg's. */
+export function overlayPng(drawn: RgbImage): Promise<Buffer> {
+  return sharp(drawn.data, { raw: { width: drawn.width, height: drawn.height, channels: 3 } })
+    .withExif({ IFD0: { Software: OVERLAY_MARK } }).png().toBuffer();
+}
+
+/**
+ * Writes an overlay unless something sam-amg did not write is there (a
+ * user's picture, an image of the dataset): that is left alone, and the
+ * Error says so.
+ */
+export async function writeOverlay(file: string, png: Uint8Array): Promise<void> {
+  const store = storeFor(file);
+  const existing = await store.read(file).catch((err: NodeJS.ErrnoException) => (err.code === 'EISDIR' ? Buffer.alloc(0) : undefined));
+  if (existing !== undefined) {
+    const exif = await sharp(existing).metadata().then((m) => m.exif, () => undefined);
+    if (!exif?.toString('latin1').includes(OVERLAY_MARK)) throw new Error(`${file} exists and is not an overlay sam-amg wrote; it is left alone`);
+  }
+  await store.write(file, png);
 }

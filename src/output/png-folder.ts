@@ -26,12 +26,38 @@ export function metadataCsv(file: Sa1bFile): string {
   return rows.join('\n');
 }
 
+/** The names sam-amg writes in a PNG folder, and nothing else. */
+const PNG_FOLDER_NAME = /^(?:(?:0|[1-9]\d*)\.png|metadata\.csv|\.sam-amg\.json)$/;
+
+/**
+ * Refuses to replace a folder sam-amg did not write: one holding any other
+ * name, a subfolder or a link (a user's folder named like an image's stem,
+ * another image's output), or on a store where folders appear whole, one
+ * without the record that marks it.
+ */
+async function checkReplaceable(dir: string): Promise<void> {
+  const store = storeFor(dir);
+  const entries = await store.tree(dir);
+  if (!entries?.length) return;
+  const foreign = entries.find((e) => e.kind !== 'file' || !PNG_FOLDER_NAME.test(e.name));
+  if (foreign) {
+    throw new Error(foreign.name === '' ? `${dir} exists and is not a folder sam-amg wrote; it is left alone (move it, or choose another --out)`
+      : `${dir} holds ${foreign.name}, which sam-amg did not write; the folder is left alone (move it, or choose another --out)`);
+  }
+  // On S3 a write cut short leaves the masks without the record: that folder is still sam-amg's.
+  if (store.foldersAppearWhole && !entries.some((e) => e.name === PNG_INFO_FILE)) {
+    throw new Error(`${dir} is a folder sam-amg did not write; it is left alone (move it, or choose another --out)`);
+  }
+}
+
 /**
  * The reference `scripts/amg.py` layout for one image: a folder with
  * `<i>.png` (0/255 grey, one per mask, i from 0) and `metadata.csv`, written
- * whole (see Store.writeFolder), the SA-1B record last.
+ * whole (see Store.writeFolder), the SA-1B record last. It replaces only a
+ * folder sam-amg wrote.
  */
 export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void> {
+  await checkReplaceable(dir);
   const { width, height } = file.image;
   const files: StoreFile[] = [];
   for (const [i, a] of file.annotations.entries()) {

@@ -1,9 +1,11 @@
+import { open, stat } from 'node:fs/promises';
 import { isS3, joinLocation } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
-import { MANIFEST_FILE } from '../runner/manifest.js';
+import { MANIFEST_FILE } from './layout.js';
 import { TEMP_SUFFIX } from '../storage/atomic-write.js';
 import { PNG_INFO_FILE } from './png-folder.js';
 import type { Sa1bFile } from './sa1b.js';
+import { checkSa1bFile, COCO_DESCRIPTION, MAX_SA1B_FILE_BYTES } from './sa1b-schema.js';
 
 /** Whether a file of an output folder, by its relative name, is a per-image SA-1B file (run files and temporaries are not). */
 function isOutputName(relative: string): boolean {
@@ -35,24 +37,70 @@ function notFound(file: string): Error {
   return Object.assign(new Error(`${file}: ${isS3(file) ? 'no such object' : 'no such file'}`), { code: 'ENOENT' });
 }
 
+const MIB = 2 ** 20;
+
+function tooLarge(file: string, bytes: number): Error {
+  return new Error(`${file}: ${(bytes / MIB).toFixed(1)} MiB, more than the ${MAX_SA1B_FILE_BYTES / MIB} MiB a per-image file may hold`);
+}
+
+/** How a COCO file that merge or export wrote begins; a per-image file begins `{"image":`. */
+const COCO_HEAD = `{"info":{"description":${JSON.stringify(COCO_DESCRIPTION)}`;
+
+async function localHead(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(COCO_HEAD.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.toString('latin1', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Reads and checks one per-image file; the error names the file and the
- * cause. A COCO instances file (a merge kept in the folder) is no per-image
- * file: undefined.
+ * The file's bytes; undefined for a COCO file merge wrote into the folder
+ * (a whole dataset's may well pass the bound, and is no image's output).
+ * A larger file is refused, a local one before it is read.
  */
-export async function readSa1bFile(file: string): Promise<Sa1bFile | undefined> {
+async function readBounded(file: string): Promise<Buffer | undefined> {
+  if (!isS3(file)) {
+    const size = await stat(file).then((s) => s.size, () => undefined);
+    if (size !== undefined && size > MAX_SA1B_FILE_BYTES) {
+      if ((await localHead(file)) === COCO_HEAD) return undefined;
+      throw tooLarge(file, size);
+    }
+  }
   // A file that cannot be read keeps its own error (and code: a status read may race an --overwrite run).
   const bytes = await storeFor(file).read(file);
   if (bytes === undefined) throw notFound(file);
-  let parsed: Sa1bFile;
+  // S3 objects are sized only once read, and a local file may have grown since.
+  if (bytes.length > MAX_SA1B_FILE_BYTES) {
+    if (bytes.toString('latin1', 0, COCO_HEAD.length) === COCO_HEAD) return undefined;
+    throw tooLarge(file, bytes.length);
+  }
+  return bytes;
+}
+
+/**
+ * Reads and checks one per-image file against the SA-1B schema
+ * (checkSa1bFile), so every reader uses only well-typed records whose RLEs
+ * fit their image and whose names stay inside a destination; the error
+ * names the file and the first bad field. A COCO instances file (a merge
+ * kept in the folder) is no per-image file: undefined.
+ */
+export async function readSa1bFile(file: string): Promise<Sa1bFile | undefined> {
+  const bytes = await readBounded(file);
+  if (bytes === undefined) return undefined;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }
-  if (Array.isArray((parsed as { images?: unknown })?.images)) return undefined;
-  if (!parsed?.image || typeof parsed.image.image_id !== 'number' || !Array.isArray(parsed.annotations)) {
-    throw new Error(`${file}: not an SA-1B per-image file (no image record or annotations)`);
+  if (Array.isArray((parsed as { images?: unknown } | null)?.images)) return undefined;
+  try {
+    return checkSa1bFile(parsed);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
   }
-  return parsed;
 }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { joinLocation } from '../storage/location.js';
 import type { MaskRecord } from '../amg/records.js';
-import type { OutputFormat, RunIdentity } from './run-identity.js';
+import type { RunIdentity } from './run-identity.js';
 
 export interface Sa1bImage {
   image_id: number;
@@ -47,15 +45,4 @@ export function toSa1b(records: MaskRecord[], image: Omit<Sa1bImage, 'image_id'>
   };
   if (info) file.info = info;
   return file;
-}
-
-/**
- * Where an image's output goes, mirroring the input folders:
- * `<out>/<relative path without extension>.json`, or that path without
- * `.json` as a folder for the PNG format.
- */
-export function outputPathFor(outDir: string, relativePath: string, format: OutputFormat = 'json'): string {
-  const parsed = path.posix.parse(relativePath);
-  const name = format === 'json' ? `${parsed.name}.json` : parsed.name;
-  return joinLocation(outDir, ...parsed.dir.split('/').filter(Boolean), name);
 }

@@ -2,9 +2,10 @@ import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
+import { plainRelativeName, UnsafeNameError } from '../output/layout.js';
 import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
 import { readInput } from '../storage/read-input.js';
-import { MANIFEST_FILE } from './manifest.js';
+import { MANIFEST_FILE } from '../output/layout.js';
 
 /** Extensions taken as images (lower case, with the dot). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -14,8 +15,10 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
 export interface InputImage {
   /** Path as given or found, for messages and reading. */
   path: string;
-  /** Path relative to its input root, '/' separators: the output name and file_name. */
+  /** Path relative to its input root, '/' separators: the output name and file_name, a relative path of plain segments (see output/layout.ts). */
   relative: string;
+  /** Why the name (an S3 key, a URL, a list line) cannot be placed in a destination: the image fails with this reason, the rest goes on. */
+  unplaceable?: string;
 }
 
 export interface InputList {
@@ -76,7 +79,17 @@ class Collector {
     const key = isHttp(file) || isS3(file) ? file : path.resolve(file);
     if (this.seen.has(key)) return; // the same file named twice
     this.seen.add(key);
-    this.out.images.push({ path: file, relative });
+    this.out.images.push(placeable(file, relative));
+  }
+}
+
+/** An input whose name from data is made plain, or kept as given with the reason it cannot be placed. */
+function placeable(file: string, relative: string): InputImage {
+  try {
+    return { path: file, relative: plainRelativeName(relative) };
+  } catch (err) {
+    if (!(err instanceof UnsafeNameError)) throw err;
+    return { path: file, relative, unplaceable: err.message };
   }
 }
 

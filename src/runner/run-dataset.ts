@@ -7,19 +7,21 @@ import { decodeImage, ImageDecodeError } from '../image/decode.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { ModelError } from '../model/model-error.js';
 import { readOutputState, writeImageOutput } from '../output/image-output.js';
-import { isS3, joinLocation } from '../storage/location.js';
-import { DEFAULT_DOWNLOAD_LIMITS, InputReadError, readInput, type DownloadLimits } from '../storage/read-input.js';
+import { isHttp, isS3, joinLocation } from '../storage/location.js';
+import { DEFAULT_DOWNLOAD_LIMITS, InputReadError, mayStillExist, readInput, type DownloadLimits } from '../storage/read-input.js';
 import { StaleTempSweeper } from '../storage/stale-temps.js';
-import { StorageError, writingTo } from '../storage/storage-fault.js';
+import { describeFsError, StorageError, writingTo } from '../storage/storage-fault.js';
 import { storeFor } from '../storage/store.js';
 import type { RunIdentity } from '../output/run-identity.js';
-import { outputPathFor, toSa1b } from '../output/sa1b.js';
+import { failuresFileName, MANIFEST_FILE, planOutputs } from '../output/layout.js';
+import { toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
 import { UsageError } from '../settings/validate.js';
 import type { ImageTimings, RunEvent } from './events.js';
 import { listInputs, type InputImage, type InputSources } from './inputs.js';
-import { claimOutputFolder, MANIFEST_FILE } from './manifest.js';
-import { shardName, shardOfPath, type Shard } from './shard.js';
+import { claimOutputFolder } from '../output/manifest.js';
+import { lockOutputFolder } from '../output/run-lock.js';
+import { shardName, shardOfPath, type Shard } from '../output/shard.js';
 
 export interface DatasetRunOptions {
   sources: InputSources;
@@ -64,10 +66,6 @@ export interface RunSummary {
   interrupted: boolean;
 }
 
-export function failuresFileName(shard?: Shard): string {
-  return shard ? `failures-${shard.index}-of-${shard.count}.jsonl` : 'failures.jsonl';
-}
-
 /** Errors that concern the whole run (bad model, bad usage, failing output storage), not one image. */
 function isFatal(err: unknown): boolean {
   return err instanceof ModelError || err instanceof UsageError || err instanceof StorageError;
@@ -110,6 +108,8 @@ const now = () => performance.now() / 1000;
 export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const started = now();
   const { identity, outDir } = opts;
+  // The library's boundary: a URL is no place to write, and path.join would make it a local folder named `http:`.
+  if (isHttp(outDir)) throw new UsageError(`--out ${outDir}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
   const format = identity.format;
   const emit = (e: RunEvent) => opts.onEvent?.(e);
   const store = storeFor(outDir);
@@ -128,25 +128,23 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     skippedNonImages: list.skippedNonImages, skippedOutputFolders: list.skippedOutputFolders, seconds: 0, interrupted: false,
   };
   const failuresByOrder = new Map<number, ImageFailure>();
+  // The images this run wrote, found complete or failed: their earlier failures are settled.
+  const settled = new Set<string>();
   const fail = (item: { order: number; image: InputImage }, reason: string) => {
     const failure = { path: item.image.path, reason };
     failuresByOrder.set(item.order, failure);
+    settled.add(item.image.path);
     emit({ event: 'image_failed', ...failure });
   };
 
-  // Outputs the run writes itself can never be an image's output.
-  const reserved = new Set([MANIFEST_FILE, failuresFileName(opts.shard), 'failures.jsonl'].map((f) => joinLocation(outDir, f)));
-  const owners = new Map<string, InputImage>();
+  // Planned over the whole listing, so every shard agrees on which image owns which output.
+  const places = planOutputs(list.images, outDir, format, [MANIFEST_FILE, failuresFileName(opts.shard), failuresFileName()]);
+  const placeOf = new Map(list.images.map((image, k) => [image, places[k]]));
   const work: WorkItem[] = [];
   mine.forEach((image, order) => {
-    const out = outputPathFor(outDir, image.relative, format);
-    const owner = owners.get(out);
-    if (owner) fail({ order, image }, `output ${out} is already the output of ${owner.path}; rename one of them`);
-    else if (reserved.has(out)) fail({ order, image }, `output ${out} is a name sam-amg keeps for itself; rename the image`);
-    else {
-      owners.set(out, image);
-      work.push({ order, image, out });
-    }
+    const place = placeOf.get(image)!;
+    if ('refused' in place) fail({ order, image }, place.refused);
+    else work.push({ order, image, out: place.out });
   });
 
   const destination = `--out ${outDir}`;
@@ -170,115 +168,158 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     emitSummary(line.message);
     return line;
   };
-  // An earlier run's list is removed only by a run that went through every image and failed none.
-  const recordFailures = async (wentThrough: boolean) => {
-    const failed = collectFailures();
+  // Earlier runs' failures of images this run did not settle stay listed (a run over part of the inputs keeps the rest's), unless the image is gone.
+  const earlierFailures = await readOwnFailures(outDir, failuresFile);
+  const recordFailures = async () => {
+    const unsettled = earlierFailures.filter((f) => !settled.has(f.path));
+    const stillThere = await Promise.all(unsettled.map((f) => mayStillExist(f.path)));
+    const failed = [...unsettled.filter((_, k) => stillThere[k]), ...collectFailures()];
     await writingTo(destination, failuresFile, async () => {
       if (failed.length > 0) await store.write(failuresFile, failed.map((f) => JSON.stringify(f)).join('\n') + '\n');
-      else if (wentThrough) await store.remove(failuresFile);
+      else if (earlierFailures.length > 0) await store.remove(failuresFile);
     });
   };
 
-  await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
-    .catch((err) => { throw stopped(err); });
-  emit({
-    event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
-    skipped_output_folders: list.skippedOutputFolders,
-    shard: shardName(opts.shard), jobs: opts.jobs ?? 1, fingerprint: identity.fingerprint, out: outDir,
-  });
+  // One writer per folder: a run with other settings is refused while this one (or a shard of it) writes.
+  const lock = await writingTo(destination, outDir, () => lockOutputFolder(outDir, identity)).catch((err) => { throw stopped(err); });
+  try {
+    await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
+      .catch((err) => { throw stopped(err); });
+    emit({
+      event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
+      skipped_output_folders: list.skippedOutputFolders,
+      shard: shardName(opts.shard), jobs: opts.jobs ?? 1, fingerprint: identity.fingerprint, out: outDir,
+    });
 
-  const prepare = async (item: WorkItem): Promise<Prepared> => {
-    const t = now();
-    try {
-      const bytes = await readInput(item.image.path, opts.download ?? DEFAULT_DOWNLOAD_LIMITS, signal);
-      const th = now();
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const hashSeconds = now() - th;
-      const state = await readOutputState(format, item.out, identity.fingerprint, sha256);
-      if (state === 'complete') return { kind: 'skip' };
-      if (state === 'stale' && !opts.overwrite) {
-        return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass --overwrite to replace it`) };
+    const prepare = async (item: WorkItem): Promise<Prepared> => {
+      const t = now();
+      try {
+        const bytes = await readInput(item.image.path, opts.download ?? DEFAULT_DOWNLOAD_LIMITS, signal);
+        const th = now();
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        const hashSeconds = now() - th;
+        const state = await readOutputState(format, item.out, identity.fingerprint, sha256);
+        if (state === 'complete') return { kind: 'skip' };
+        if (state === 'foreign') {
+          return { kind: 'error', error: new Error(`${item.out} exists and is not an output of sam-amg; it is left alone (move it, or choose another --out)`) };
+        }
+        if (state === 'stale' && !opts.overwrite) {
+          return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass --overwrite to replace it`) };
+        }
+        const pixels = await decodeImage(bytes);
+        return { kind: 'image', pixels, sha256, changed: state === 'changed', readSeconds: now() - t - hashSeconds, hashSeconds };
+      } catch (error) {
+        return { kind: 'error', error };
       }
-      const pixels = await decodeImage(bytes);
-      return { kind: 'image', pixels, sha256, changed: state === 'changed', readSeconds: now() - t - hashSeconds, hashSeconds };
-    } catch (error) {
-      return { kind: 'error', error };
-    }
-  };
+    };
 
-  // Reading and decoding run one image ahead of the workers, so decoding
-  // overlaps inference without holding more than jobs + 1 images.
-  const prepared = new Map<number, Promise<Prepared>>();
-  const prepareAt = (k: number) => {
-    if (k < work.length && !prepared.has(k)) prepared.set(k, prepare(work[k]));
-  };
-  let fatal: unknown;
-  // Aborted by the caller's signal, or by this run when an error ends it: no new image starts, those in flight are dropped.
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  const sweeper = new StaleTempSweeper();
-  const limit = pLimit(opts.jobs ?? 1);
-  const runOne = async (k: number) => {
-    if (signal.aborted) return;
-    prepareAt(k);
-    prepareAt(k + 1);
-    const item = work[k];
-    const ready = await prepared.get(k)!;
-    prepared.delete(k);
-    if (ready.kind === 'skip') {
-      summary.skipped++;
-      emit({ event: 'image_skipped', path: item.image.path, output: item.out, reason: 'complete' });
-      return;
-    }
-    if (ready.kind === 'error') {
-      // A download cut short by the run's own stop is no failure of the image.
-      if (signal.aborted && isAbort(ready.error)) return;
-      fail(item, reasonOf(ready.error));
-      return;
-    }
-    const t0 = now();
-    const stages = emptyTimings();
-    const counts = { prompts: 0 };
-    try {
-      const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
-        { ...opts.generate, signal, timings: stages, counts });
-      const tr = now();
-      const records = toRecords(data);
-      const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
-        { ...identity, image_sha256: ready.sha256 });
-      const tw = now();
-      await writingTo(destination, item.out, async () => {
-        // Temporary names are a disk's way to appear whole; S3 objects appear whole with their PUT.
-        if (!isS3(outDir)) await sweeper.before(item.out);
-        await writeImageOutput(format, item.out, file);
-      });
-      const timings: ImageTimings = { read: ready.readSeconds, hash: ready.hashSeconds, ...stages, rle: tw - tr, write: now() - tw };
-      if (ready.changed) summary.changed++;
-      else summary.written++;
-      summary.masks += records.length;
-      summary.prompts += counts.prompts;
-      emit({
-        event: 'image_done', path: item.image.path, output: item.out, masks: records.length, prompts: counts.prompts, changed: ready.changed,
-        seconds: now() - t0 + ready.readSeconds + ready.hashSeconds, timings,
-      });
-    } catch (err) {
-      if (isFatal(err)) {
-        fatal ??= err;
-        stop.abort();
+    // Reading and decoding run one image ahead of the workers, so decoding
+    // overlaps inference without holding more than jobs + 1 images.
+    const prepared = new Map<number, Promise<Prepared>>();
+    const prepareAt = (k: number) => {
+      if (k < work.length && !prepared.has(k)) prepared.set(k, prepare(work[k]));
+    };
+    let fatal: unknown;
+    // Aborted by the caller's signal, or by this run when an error ends it: no new image starts, those in flight are dropped.
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const sweeper = new StaleTempSweeper();
+    const limit = pLimit(opts.jobs ?? 1);
+    const runOne = async (k: number) => {
+      if (signal.aborted) return;
+      prepareAt(k);
+      prepareAt(k + 1);
+      const item = work[k];
+      const ready = await prepared.get(k)!;
+      prepared.delete(k);
+      if (ready.kind === 'skip') {
+        summary.skipped++;
+        settled.add(item.image.path);
+        emit({ event: 'image_skipped', path: item.image.path, output: item.out, reason: 'complete' });
         return;
       }
-      if (isAbort(err)) return;
-      fail(item, reasonOf(err));
+      if (ready.kind === 'error') {
+        // A download cut short by the run's own stop is no failure of the image.
+        if (signal.aborted && isAbort(ready.error)) return;
+        fail(item, reasonOf(ready.error));
+        return;
+      }
+      const t0 = now();
+      const stages = emptyTimings();
+      const counts = { prompts: 0 };
+      try {
+        const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
+          { ...opts.generate, signal, timings: stages, counts });
+        const tr = now();
+        const records = toRecords(data);
+        const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
+          { ...identity, image_sha256: ready.sha256 });
+        const tw = now();
+        await writingTo(destination, item.out, async () => {
+          // Temporary names are a disk's way to appear whole; S3 objects appear whole with their PUT.
+          if (!isS3(outDir)) await sweeper.before(item.out);
+          await writeImageOutput(format, item.out, file);
+        }).catch((err) => {
+          // What is left is the name's own fault (too long, a file or folder in its way): this image fails.
+          throw err instanceof StorageError || (err as NodeJS.ErrnoException)?.code === undefined ? err
+            : new Error(`cannot write ${item.out}: ${describeFsError(err)}`);
+        });
+        const timings: ImageTimings = { read: ready.readSeconds, hash: ready.hashSeconds, ...stages, rle: tw - tr, write: now() - tw };
+        if (ready.changed) summary.changed++;
+        else summary.written++;
+        settled.add(item.image.path);
+        summary.masks += records.length;
+        summary.prompts += counts.prompts;
+        emit({
+          event: 'image_done', path: item.image.path, output: item.out, masks: records.length, prompts: counts.prompts, changed: ready.changed,
+          seconds: now() - t0 + ready.readSeconds + ready.hashSeconds, timings,
+        });
+      } catch (err) {
+        if (isFatal(err)) {
+          fatal ??= err;
+          stop.abort();
+          return;
+        }
+        if (isAbort(err)) return;
+        fail(item, reasonOf(err));
+      }
+    };
+    await Promise.all(work.map((_, k) => limit(() => runOne(k))));
+    if (fatal instanceof StorageError) {
+      // The images that failed before the fault did fail: listed if the storage still takes the file.
+      await recordFailures().catch(() => undefined);
+      throw stopped(fatal);
     }
-  };
-  await Promise.all(work.map((_, k) => limit(() => runOne(k))));
-  if (fatal instanceof StorageError) {
-    // The images that failed before the fault did fail: listed if the storage still takes the file.
-    await recordFailures(false).catch(() => undefined);
-    throw stopped(fatal);
+    if (fatal) throw fatal;
+    await recordFailures().catch((err) => { throw stopped(err); });
+    emitSummary();
+    return summary;
+  } finally {
+    await lock.release();
   }
-  if (fatal) throw fatal;
-  await recordFailures(!opts.signal?.aborted).catch((err) => { throw stopped(err); });
-  emitSummary();
-  return summary;
+}
+
+/**
+ * The failures an earlier run of this shard listed. A file there that is no
+ * such list is not sam-amg's to replace: the run is refused before any image.
+ */
+async function readOwnFailures(outDir: string, file: string): Promise<ImageFailure[]> {
+  const bytes = await storeFor(file).read(file).catch(() => undefined);
+  if (bytes === undefined) return [];
+  const failures: ImageFailure[] = [];
+  for (const line of bytes.toString('utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      entry = undefined;
+    }
+    const { path, reason } = (entry ?? {}) as Partial<ImageFailure>;
+    if (typeof path !== 'string' || typeof reason !== 'string') {
+      throw new UsageError(`--out ${outDir}: ${file} is not a list of sam-amg failures and would be replaced; move it, or choose another --out`);
+    }
+    failures.push({ path, reason });
+  }
+  return failures;
 }

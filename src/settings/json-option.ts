@@ -11,7 +11,8 @@ export async function readJsonOption(flag: string, file: string): Promise<{ text
     throw new UsageError(`${flag} ${file}: cannot read it (${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message})`);
   });
   try {
-    return { text, value: JSON.parse(text) };
+    // Editors on Windows begin UTF-8 files with a byte order mark, which JSON does not allow.
+    return { text, value: JSON.parse(text.replace(/^\uFEFF/, '')) };
   } catch (err) {
     throw new UsageError(`${flag} ${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { cleanUp } from './storage-fault.js';
@@ -7,9 +7,25 @@ import { cleanUp } from './storage-fault.js';
 /** Suffix of in-progress files and folders; nothing ending in it is ever read as output. */
 export const TEMP_SUFFIX = '.tmp';
 
-/** A name beside `target` that no other process, here or on another machine, will use. */
+/** The longest file name, in bytes, of the file systems sam-amg writes to (ext4, XFS, APFS, NTFS's 255 UTF-16 units). */
+const NAME_MAX = 255;
+
+/**
+ * A name beside `target` that no other process, here or on another machine,
+ * will use: `<name>.<host>.<pid>.<8 hex>.tmp`, with the name cut short (by
+ * whole characters) where the whole would pass the file system's limit, so
+ * any name that fits can be written.
+ */
 export function tempNameFor(target: string): string {
-  return `${target}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+  const tail = `.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+  let room = NAME_MAX - Buffer.byteLength(tail);
+  let kept = '';
+  for (const char of path.basename(target)) {
+    room -= Buffer.byteLength(char);
+    if (room < 0) break;
+    kept += char;
+  }
+  return path.join(path.dirname(target), `${kept}${tail}`);
 }
 
 /**
@@ -32,6 +48,44 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } catch (err) {
     await cleanUp(() => rm(temp, { force: true }));
     throw err;
+  }
+}
+
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Writes `file` whole only where there is none: written under a temporary
+ * name, then linked into place (a link, unlike a rename, never replaces).
+ * False when a file was there.
+ */
+export async function createFileAtomic(file: string, data: string | Uint8Array): Promise<boolean> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = tempNameFor(file);
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(temp, file).catch(async (err: NodeJS.ErrnoException) => {
+      // A file system without hard links (FAT, some network and FUSE mounts): an exclusive open, whole once closed.
+      if (!NO_LINKS.has(err.code ?? '')) throw err;
+      const direct = await open(file, 'wx');
+      try {
+        await direct.writeFile(data);
+        await direct.sync();
+      } finally {
+        await direct.close();
+      }
+    });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await cleanUp(() => rm(temp, { force: true }));
   }
 }
 

@@ -1,5 +1,5 @@
 import { constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { access, open } from 'node:fs/promises';
 import { isHttp, isS3, parseS3 } from './location.js';
 
 /** How images are fetched from HTTP(S) and S3. */
@@ -151,4 +151,13 @@ export function readInput(location: string, limits: DownloadLimits = DEFAULT_DOW
   if (isHttp(location)) return download(location, limits, signal);
   if (isS3(location)) return readS3Object(location, limits);
   return readRegularFile(location);
+}
+
+/**
+ * Whether an input may still be there: a local file is looked for; a URL or
+ * an S3 object is taken to be (asking would cost a request per name).
+ */
+export async function mayStillExist(location: string): Promise<boolean> {
+  if (isHttp(location) || isS3(location)) return true;
+  return access(location).then(() => true, () => false);
 }

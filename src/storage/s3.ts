@@ -107,6 +107,24 @@ export async function putObject(bucket: string, key: string, body: string | Uint
   await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
 }
 
+/**
+ * Writes an object only where there is none (S3's conditional write,
+ * If-None-Match: *); false when one is there. A store that does not offer
+ * conditional writes ignores the condition and the write happens.
+ */
+export async function putObjectIfAbsent(bucket: string, key: string, body: string | Uint8Array): Promise<boolean> {
+  const { sdk, client } = await s3();
+  try {
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body, IfNoneMatch: '*' }));
+    return true;
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    // 412: there is one; 409: another conditional write to the key is under way.
+    if (e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412 || e?.$metadata?.httpStatusCode === 409) return false;
+    throw err;
+  }
+}
+
 export async function deleteObject(bucket: string, key: string): Promise<void> {
   const { sdk, client } = await s3();
   await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));

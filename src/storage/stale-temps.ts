@@ -3,7 +3,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { TEMP_SUFFIX } from './atomic-write.js';
 
-function isAlive(pid: number): boolean {
+const TEMP_NAME = new RegExp(`^(.*)\\.(\\d+)\\.[0-9a-f]{8}${TEMP_SUFFIX.replace('.', '\\.')}$`);
+
+/** Whether a process of this machine is running (one of another user counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -22,12 +25,12 @@ export async function removeStaleTemps(dir: string): Promise<number> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   let removed = 0;
   for (const name of entries) {
-    if (!name.endsWith(TEMP_SUFFIX)) continue;
-    const parts = name.slice(0, -TEMP_SUFFIX.length).split('.');
-    const pid = Number(parts[parts.length - 2]);
-    const tempHost = parts.slice(0, -2).join('.');
-    const ours = tempHost === host || tempHost.endsWith(`.${host}`);
-    if (!Number.isInteger(pid) || !ours) continue;
+    // `<name>.<host>.<pid>.<8 hex>.tmp`, as tempNameFor makes them: nothing else is touched.
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    const ours = m[1] === host || m[1].endsWith(`.${host}`);
+    if (!ours) continue;
     if (pid === process.pid || isAlive(pid)) continue;
     await rm(path.join(dir, name), { recursive: true, force: true });
     removed++;

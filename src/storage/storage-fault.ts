@@ -17,6 +17,9 @@ const DESCRIPTIONS: Record<string, string> = {
   EFBIG: 'file too large for the file system',
   ESTALE: 'stale file handle (the network file system lost it)',
   ENOENT: 'a folder was removed while the run wrote into it',
+  ENAMETOOLONG: 'name too long for the file system',
+  EISDIR: 'a folder is where the file goes',
+  ENOTDIR: 'a file is where a folder goes',
 };
 
 /**

@@ -3,9 +3,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../settings/validate.js';
-import { writeDirAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileAtomic, writeDirAtomic, writeFileAtomic } from './atomic-write.js';
 import { byWalkOrder, isS3, joinLocation, parseS3, s3Location, type S3Address } from './location.js';
 import { prepareOutputFolder } from './out-folder.js';
+import { isNonFolder, listTree, type TreeEntry } from './tree.js';
 import { RemoteFault } from './storage-fault.js';
 
 /** One file of a folder written whole. */
@@ -25,6 +26,8 @@ export interface Store {
   read(location: string): Promise<Buffer | undefined>;
   /** Writes `location` whole, replacing what was there. */
   write(location: string, data: string | Uint8Array): Promise<void>;
+  /** Writes `location` whole only where there is nothing yet; false when something is there (on S3, where the store offers conditional writes). */
+  create(location: string, data: string | Uint8Array): Promise<boolean>;
   /**
    * Writes a folder of files that readers take as complete only once its
    * last file is there: renamed into place whole on disk; on S3 the last
@@ -39,8 +42,17 @@ export interface Store {
    * name gives; undefined when it is no folder.
    */
   list(location: string, top?: boolean): Promise<string[] | undefined>;
+  /**
+   * Everything under folder `location`, links and other non-files included
+   * (as `other`), so a writer can see what replacing it would take away;
+   * undefined when there is nothing there. A file at `location` itself is
+   * one entry named ''.
+   */
+  tree(location: string): Promise<TreeEntry[] | undefined>;
   /** Makes sure outputs can be written under `location` before any image is read, else a UsageError (or StorageError) naming `flag`. */
   prepare(location: string, flag: string): Promise<void>;
+  /** Whether a folder written by writeFolder appears whole (renamed into place), or file by file (a write cut short leaves part of one). */
+  readonly foldersAppearWhole: boolean;
 }
 
 const isMissingFile = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
@@ -51,6 +63,7 @@ const localStore: Store = {
     throw err;
   }),
   write: (location, data) => writeFileAtomic(location, data),
+  create: (location, data) => createFileAtomic(location, data),
   writeFolder: (location, files) => writeDirAtomic(location, async (temp) => {
     for (const f of files) await writeFile(path.join(temp, f.name), f.data);
   }),
@@ -75,7 +88,9 @@ const localStore: Store = {
     }
     return found;
   },
+  tree: async (location) => ((await isNonFolder(location)) ? [{ name: '', kind: 'other' }] : listTree(location)),
   prepare: (location) => prepareOutputFolder(location),
+  foldersAppearWhole: true,
 };
 
 /** Runs an S3 request; what the store says becomes a RemoteFault, a storage fault like a full disk. */
@@ -95,6 +110,7 @@ const s3Store: Store = {
     throw err;
   })),
   write: (location, data) => remote(location, (s3, { bucket, key }) => s3.putObject(bucket, key, data)),
+  create: (location, data) => remote(location, (s3, { bucket, key }) => s3.putObjectIfAbsent(bucket, key, data)),
   writeFolder: async (location, files) => {
     const before = await s3Store.list(location) ?? [];
     const last = files[files.length - 1];
@@ -116,6 +132,9 @@ const s3Store: Store = {
     if (objects.length === 0) return undefined;
     return objects.map((o) => o.key.slice(prefix.length)).sort(byWalkOrder);
   },
+  // An object and a prefix of the same name live side by side in S3: only what is under the prefix is in the way.
+  tree: async (location) => (await s3Store.list(location))?.map((name) => ({ name, kind: 'file' as const })),
+  foldersAppearWhole: false,
   prepare: async (location, flag) => {
     const { bucket, key } = parseS3(location);
     if (!bucket) throw new UsageError(`${flag} ${location}: no bucket named (s3://BUCKET/PREFIX)`);
