@@ -1,6 +1,7 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
+import { cropBoundsRefusal, CropBoundsError } from './crop-bounds.js';
 import { cropImage } from './crop-image.js';
 import { buildLayerPointGrids, buildPointGrid, generateCropBoxes, layerPointsPerSide, type CropBox } from './geometry.js';
 import { firstPassSide, orInto, secondPassPoints } from './hierarchical.js';
@@ -74,6 +75,8 @@ export async function generateMaskData(
   options: GenerateOptions = {},
 ): Promise<MaskData> {
   const crops = generateCropBoxes(image.height, image.width, s.cropNLayers, s.cropOverlapRatio);
+  const refusal = cropBoundsRefusal(image.width, image.height, crops, model);
+  if (refusal) throw new CropBoundsError(refusal);
   const grids = s.pointGrids ?? buildLayerPointGrids(s.pointsPerSide, s.cropNLayers, s.cropNPointsDownscaleFactor);
   const t = options.timings ?? emptyTimings();
   const reference = model.amgReference ?? 'sam';

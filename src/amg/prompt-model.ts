@@ -42,6 +42,15 @@ export interface PromptModel {
   readonly lowResSize: number;
   /** Whose generator its masks follow (default 'sam'): SAM 2 models follow `SAM2AutomaticMaskGenerator`. */
   readonly amgReference?: AmgReference;
+  /**
+   * Why this model cannot embed a crop of `width` × `height` pixels, as a
+   * phrase that completes "… pixels are" (e.g. "too thin: …"); undefined
+   * when it can. Asked for every crop of an image before any is encoded, so
+   * an image is refused whole rather than failing halfway; crops with no
+   * pixels are refused before it is asked. Not given: any crop of at least
+   * 1 × 1 pixels embeds.
+   */
+  cropSizeProblem?(width: number, height: number): string | undefined;
   embed(crop: RgbImage): Promise<CropEmbedding>;
   /** Decodes `count` single-point prompts given as (x, y) already scaled by the embedding's point scale. */
   decode(embedding: CropEmbedding, points: Float32Array, count: number, options?: DecodeOptions): Promise<DecodedPrompts>;

@@ -18,21 +18,6 @@ import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions
 import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
 import type { FoldedAttention } from '../graph/fold-attention.js';
 
-/**
- * The size a crop is resized to before letterboxing: the reference's
- * `ResizeLongestSide.get_preprocess_shape`. A side that rounds to 0 pixels
- * is refused here, where the model's input size is known: the reference's
- * resize (PIL's) fails on it, and ours would divide by it.
- */
-function letterboxShape(crop: RgbImage, size: number): [number, number] {
-  const [h, w] = preprocessShape(crop.height, crop.width, size);
-  if (h === 0 || w === 0) {
-    // Named by its size alone: with crop layers it may be a crop, not the whole image.
-    throw new Error(`${crop.width}×${crop.height} pixels are too thin: the short side scales to 0 pixels at the model's ${size}-pixel input`);
-  }
-  return [h, w];
-}
-
 export interface ModelFiles {
   encoder: string;
   decoder: string;
@@ -150,6 +135,21 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.decoder.lowResSize;
   }
 
+  /**
+   * Letterboxing resizes the longest side to the input size as the
+   * reference's `ResizeLongestSide` does: a short side that rounds to 0
+   * there fails in the reference's resize (PIL's), and ours would divide by
+   * it. Stretching (SAM 2) and the graph's own resize (EfficientSAM) take
+   * any crop that has pixels, as their references do.
+   */
+  cropSizeProblem(width: number, height: number): string | undefined {
+    if (width < 1 || height < 1) return 'empty';
+    const { resize, size } = this.plan.encoder;
+    if (resize !== 'letterbox') return undefined;
+    const [h, w] = preprocessShape(height, width, size);
+    return h === 0 || w === 0 ? `too thin: the short side scales to 0 pixels at the model's ${size}-pixel input` : undefined;
+  }
+
   /** SAM 2 models follow SAM 2's own generator; every other family SAM's. */
   get amgReference(): AmgReference {
     return this.plan.family === 'sam2' ? 'sam2' : 'sam';
@@ -209,6 +209,9 @@ export class SamOnnxModel implements PromptModel {
   }
 
   async embed(crop: RgbImage): Promise<CropEmbedding> {
+    // generateMaskData refuses such crops before encoding any; this guards other callers.
+    const problem = this.cropSizeProblem(crop.width, crop.height);
+    if (problem) throw new Error(`${crop.width}×${crop.height} pixels are ${problem}`);
     const e = this.plan.encoder;
     const S = e.size;
     let feed: ort.Tensor;
@@ -219,7 +222,7 @@ export class SamOnnxModel implements PromptModel {
       // SAM 2's own transform: the 8-bit crop resized in float32 with antialiasing, ImageNet statistics.
       feed = f32(sam2Preprocess(crop, S, IMAGENET_MEAN, IMAGENET_STD), [1, 3, S, S]);
     } else {
-      const [h, w] = letterboxShape(crop, S);
+      const [h, w] = preprocessShape(crop.height, crop.width, S);
       const resized = pilBilinearResize(crop, w, h);
       feed = e.layout === 'hwc'
         ? f32(toHwcFloat(resized), [h, w, 3])
