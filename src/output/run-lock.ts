@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../settings/validate.js';
 import { joinLocation } from '../storage/location.js';
 import { isAlive } from '../storage/stale-temps.js';
+import { isStorageFault } from '../storage/storage-fault.js';
 import { storeFor } from '../storage/store.js';
 
 /**
@@ -66,14 +67,20 @@ export async function lockOutputFolder(outDir: string, identity: { fingerprint: 
   const record = (): LockRecord => ({
     tool: 'sam-amg', fingerprint: identity.fingerprint, format: identity.format, host: hostname(), pid: process.pid, started, seen: new Date().toISOString(),
   });
-  await store.write(mine, `${JSON.stringify(record())}\n`);
+  // A storage that is full or read-only refuses the lock file as it will refuse outputs: a run with nothing
+  // left to write still runs, unlocked, and the others' locks are still read and obeyed.
+  const held = await store.write(mine, `${JSON.stringify(record())}\n`).then(() => true, (err) => {
+    if (isStorageFault(err)) return false;
+    throw err;
+  });
   const release = async () => {
     clearInterval(timer);
-    await store.remove(mine).catch(() => undefined);
+    if (held) await store.remove(mine).catch(() => undefined);
   };
   // Refreshed in the background; a refresh that fails (a full disk) is tried again next time.
   const timer = setInterval(() => void store.write(mine, `${JSON.stringify(record())}\n`).catch(() => undefined), LOCK_REFRESH_MS);
   timer.unref();
+  if (!held) clearInterval(timer);
   try {
     const names = (await store.list(outDir, true)) ?? [];
     const now = Date.now();

@@ -103,7 +103,8 @@ const now = () => performance.now() / 1000;
  * one output per image. Outputs already complete for this fingerprint are
  * skipped, so rerunning the same command resumes. A broken image is recorded
  * and skipped; the run goes on. Failures are written to the shard's failures
- * file (removed when a run has none).
+ * file, with those of earlier runs that this one did not settle (removed
+ * once it lists none).
  */
 export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const started = now();
@@ -141,9 +142,10 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   const places = planOutputs(list.images, outDir, format, [MANIFEST_FILE, failuresFileName(opts.shard), failuresFileName()]);
   const placeOf = new Map(list.images.map((image, k) => [image, places[k]]));
   const work: WorkItem[] = [];
+  const refused: { order: number; image: InputImage; reason: string }[] = [];
   mine.forEach((image, order) => {
     const place = placeOf.get(image)!;
-    if ('refused' in place) fail({ order, image }, place.refused);
+    if ('refused' in place) refused.push({ order, image, reason: place.refused });
     else work.push({ order, image, out: place.out });
   });
 
@@ -181,7 +183,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   };
 
   // One writer per folder: a run with other settings is refused while this one (or a shard of it) writes.
-  const lock = await writingTo(destination, outDir, () => lockOutputFolder(outDir, identity)).catch((err) => { throw stopped(err); });
+  const lock = await lockOutputFolder(outDir, identity);
   try {
     await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
       .catch((err) => { throw stopped(err); });
@@ -190,6 +192,8 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
       skipped_output_folders: list.skippedOutputFolders,
       shard: shardName(opts.shard), jobs: opts.jobs ?? 1, fingerprint: identity.fingerprint, out: outDir,
     });
+    // Images with no place in the folder fail once the run has started: a refused run lists none.
+    for (const r of refused) fail(r, r.reason);
 
     const prepare = async (item: WorkItem): Promise<Prepared> => {
       const t = now();
