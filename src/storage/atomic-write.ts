@@ -28,6 +28,17 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `${kept}${tail}`);
 }
 
+/** Writes a file and flushes it to disk before closing it. */
+async function writeSynced(file: string, data: string | Uint8Array, flags: 'w' | 'wx'): Promise<void> {
+  const handle = await open(file, flags);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Writes `data` to a temporary file beside `file`, flushes it to disk and
  * renames it over `file`, so a reader (or a run killed at any moment) sees
@@ -37,13 +48,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await mkdir(path.dirname(file), { recursive: true });
   const temp = tempNameFor(file);
   try {
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeSynced(temp, data, 'w');
     await rename(temp, file);
   } catch (err) {
     await cleanUp(() => rm(temp, { force: true }));
@@ -62,23 +67,11 @@ export async function createFileAtomic(file: string, data: string | Uint8Array):
   await mkdir(path.dirname(file), { recursive: true });
   const temp = tempNameFor(file);
   try {
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeSynced(temp, data, 'wx');
     await link(temp, file).catch(async (err: NodeJS.ErrnoException) => {
       // A file system without hard links (FAT, some network and FUSE mounts): an exclusive open, whole once closed.
       if (!NO_LINKS.has(err.code ?? '')) throw err;
-      const direct = await open(file, 'wx');
-      try {
-        await direct.writeFile(data);
-        await direct.sync();
-      } finally {
-        await direct.close();
-      }
+      await writeSynced(file, data, 'wx');
     });
     return true;
   } catch (err) {

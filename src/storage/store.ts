@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -68,26 +68,7 @@ const localStore: Store = {
     for (const f of files) await writeFile(path.join(temp, f.name), f.data);
   }),
   remove: (location) => rm(location, { force: true }),
-  list: async (location, top = false) => {
-    const found: string[] = [];
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      const entries = await readdir(dir, { withFileTypes: true });
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of entries) {
-        const name = prefix ? `${prefix}/${e.name}` : e.name;
-        if (e.isDirectory()) {
-          if (!top) await walk(path.join(dir, e.name), name);
-        } else if (e.isFile()) found.push(name);
-      }
-    };
-    try {
-      await walk(location, '');
-    } catch (err) {
-      if (isMissingFile(err)) return undefined;
-      throw err;
-    }
-    return found;
-  },
+  list: async (location, top = false) => (await listTree(location, top))?.filter((e) => e.kind === 'file').map((e) => e.name),
   tree: async (location) => ((await isNonFolder(location)) ? [{ name: '', kind: 'other' }] : listTree(location)),
   prepare: (location) => prepareOutputFolder(location),
   foldersAppearWhole: true,

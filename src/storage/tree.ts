@@ -1,4 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What a name in a folder is, links and sockets included (a walk for outputs sees only files). */
@@ -9,13 +9,14 @@ export interface TreeEntry {
 }
 
 /**
- * Every entry under local folder `dir`, depth first in name order, links
- * not followed (a link is `other`): what a command must look at before it
- * replaces a folder, so that nothing it did not write goes with it.
- * Undefined when there is no folder there.
+ * Every entry under local folder `dir` (with `top`, only those directly in
+ * it), depth first in name order, links inside not followed (a link is
+ * `other`): what a command must look at before it replaces a folder, so
+ * that nothing it did not write goes with it. Undefined when there is no
+ * folder there.
  */
-export async function listTree(dir: string): Promise<TreeEntry[] | undefined> {
-  const info = await lstat(dir).catch(() => undefined);
+export async function listTree(dir: string, top = false): Promise<TreeEntry[] | undefined> {
+  const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) return undefined;
   const found: TreeEntry[] = [];
   const walk = async (at: string, prefix: string): Promise<void> => {
@@ -25,7 +26,7 @@ export async function listTree(dir: string): Promise<TreeEntry[] | undefined> {
       const name = prefix ? `${prefix}/${e.name}` : e.name;
       const kind = e.isDirectory() ? 'folder' : e.isFile() ? 'file' : 'other';
       found.push({ name, kind });
-      if (kind === 'folder') await walk(path.join(at, e.name), name);
+      if (kind === 'folder' && !top) await walk(path.join(at, e.name), name);
     }
   };
   await walk(dir, '');
