@@ -371,23 +371,37 @@ describe('destinations: nothing of the user is replaced', () => {
     expectTreeKept(imagesBefore, snapshotTree(images));
   });
 
-  it('SIGTERM stops an export as SIGINT does: exit 130, no destination, no temporaries', async () => {
-    const many = tempDir();
-    for (let i = 0; i < 40; i++) cpSync(out, path.join(many, `copy-${String(i).padStart(2, '0')}`), { recursive: true });
-    const parent = tempDir();
-    const to = path.join(parent, 'maps');
-    const { child, done } = spawnCli(['export', many, '--format', 'labelmap', '--to', to], () => {});
-    const started = Date.now();
-    while (!readdirSync(parent).some((n) => n.endsWith('.tmp'))) {
-      expect(Date.now() - started).toBeLessThan(60_000);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    child.kill('SIGTERM');
-    const ended = await done;
-    expect(ended.code).toBe(130);
-    expectLines(ended.stderr, /^sam-amg: SIGTERM: stopping \(send it again to stop at once\)$/);
-    expect(readdirSync(parent)).toEqual([]);
-  });
+  for (const command of ['export', 'report'] as const) {
+    it(`SIGTERM stops ${command} as SIGINT does: exit 130, no destination, no temporaries`, async () => {
+      // Copies of the outputs with their images, so the command is still writing when the signal comes.
+      const many = tempDir();
+      const pictures = tempDir();
+      for (let i = 0; i < 60; i++) {
+        const copy = `copy-${String(i).padStart(2, '0')}`;
+        for (const f of readdirSync(out, { recursive: true }).map(String).filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
+          const data = JSON.parse(readFileSync(path.join(out, f), 'utf8'));
+          data.image.file_name = `${copy}/${data.image.file_name}`;
+          mkdirSync(path.dirname(path.join(many, copy, f)), { recursive: true });
+          writeFileSync(path.join(many, copy, f), JSON.stringify(data));
+        }
+        cpSync(images, path.join(pictures, copy), { recursive: true });
+      }
+      const parent = tempDir();
+      const to = path.join(parent, 'dest');
+      const args = command === 'export' ? ['export', many, '--format', 'labelmap', '--to', to] : ['report', many, '--images', pictures, '--to', to];
+      const { child, done } = spawnCli(args, () => {});
+      const started = Date.now();
+      while (!readdirSync(parent).some((n) => n.endsWith('.tmp'))) {
+        expect(Date.now() - started).toBeLessThan(60_000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      child.kill('SIGTERM');
+      const ended = await done;
+      expect(ended.code, ended.stderr).toBe(130);
+      expectLines(ended.stderr, /^sam-amg: SIGTERM: stopping \(send it again to stop at once\)$/);
+      expect(readdirSync(parent)).toEqual([]);
+    });
+  }
 
   it('--reject takes a file with a byte order mark, and names the file names it lists that are not in the folder', async () => {
     const reject = path.join(tempDir(), 'rejections.json');

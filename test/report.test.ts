@@ -2,12 +2,16 @@
  * `sam-amg report`: the review site, opened from disk in a real browser
  * (Debian's chromium, driven headless by puppeteer-core; nothing downloaded).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pictureLocation } from '../src/report/build-report.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
+import { VERSION } from '../src/version.js';
 import { PHOTO_NAMES, PHOTOS, runCli, tempDir, TINY } from './helpers.js';
 
 const CHROMIUM = process.env.SAM_AMG_CHROMIUM ?? '/usr/bin/chromium';
@@ -83,7 +87,13 @@ describe('the dataset page', () => {
     expect(tiles.map((t) => t.name)).toEqual([...outputs.keys()].sort());
     for (const t of tiles) expect(t.masks, t.name!).toBe(outputs.get(t.name!)!.annotations.length);
     expect(tiles.every((t) => t.loaded)).toBe(true);
-    expect(await page.$$eval('svg.plot', (s) => s.length)).toBe(4);
+    expect(await page.$$eval('svg.plot .title', (ts) => ts.map((t) => t.textContent))).toEqual([
+      `masks per image (${outputs.size})`, `mask area (fraction of image) (${total})`, `predicted IoU (${total})`, `stability score (${total})`]);
+    // Every value is in one of the bars a plot shows.
+    const barSums = await page.$$eval('svg.plot', (plots) => plots.map((p) => [...p.querySelectorAll('rect title')]
+      .reduce((n, t) => n + Number(/: (\d+)$/.exec(t.textContent!)![1]), 0)));
+    expect(barSums).toEqual([outputs.size, total, total, total]);
+    expect(await page.$$eval('.tile img', (is) => is.map((i) => i.getAttribute('src')))).toEqual([...outputs.keys()].map((_, i) => `thumbs/${i}.jpg`));
     await page.select('#sort', 'masks-desc');
     const sorted = await page.$$eval('.tile', (ts) => ts.map((t) => Number((t as HTMLElement).dataset.masks)));
     expect(sorted).toEqual([...sorted].sort((a, b) => b - a));
@@ -94,16 +104,137 @@ describe('the dataset page', () => {
 });
 
 describe('a report without the pictures', () => {
-  it('draws the masks on grey and gives every image a grey thumbnail', async () => {
+  it('draws the masks on grey and gives every image the one grey thumbnail', async () => {
     const bare = path.join(work, 'bare-report');
     const res = await runCli(['report', out, '--to', bare]);
     expect(res.stderr).toMatch(new RegExp(`${outputs.size} pictures not found \\(pass --images DIR\\), masks drawn on grey`));
-    expect(readdirSync(path.join(bare, 'thumbs')).sort()).toEqual([...outputs.keys()].map((_, i) => `${i}.jpg`));
+    // One file shared by every tile, not a copy per image.
+    expect(readdirSync(path.join(bare, 'thumbs'))).toEqual(['missing.jpg']);
+    expect(readdirSync(path.join(bare, 'pictures'))).toEqual([]);
+    const index = await open(`file://${bare}/index.html`);
+    const thumbs = await index.$$eval('.tile img', (is) => is.map((i) => ({ src: i.getAttribute('src'), loaded: (i as HTMLImageElement).naturalWidth > 0 })));
+    expect(thumbs).toEqual([...outputs.keys()].map(() => ({ src: 'thumbs/missing.jpg', loaded: true })));
+    expect((index as unknown as { errors: string[] }).errors).toEqual([]);
+    await index.close();
     const page = await open(`file://${bare}/image.html?i=0`);
     await page.waitForFunction(() => document.getElementById('shown')!.textContent !== '');
     expect(await text(page, '.missing')).toBe('image not found');
     expect(await text(page, '#shown')).toMatch(/^(\d+) of \1 masks shown$/);
     await page.close();
+  });
+});
+
+/** Every file under `dir`, by its relative name, with its bytes: a folder to compare before and after. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) files[path.relative(dir, path.join(e.parentPath, e.name))] = readFileSync(path.join(e.parentPath, e.name)).toString('base64');
+  }
+  return files;
+}
+
+describe('the report folder', () => {
+  it('is marked as a report sam-amg wrote', () => {
+    expect(JSON.parse(readFileSync(path.join(report, '.sam-amg-report.json'), 'utf8'))).toEqual({ tool: 'sam-amg', version: VERSION, kind: 'report', from: out });
+  });
+
+  it('refuses a folder whose data/dataset.js sam-amg did not write, or whose marker names another tool, and leaves it byte-identical', async () => {
+    const lookalike = path.join(work, 'lookalike');
+    mkdirSync(path.join(lookalike, 'data'), { recursive: true });
+    writeFileSync(path.join(lookalike, 'data/dataset.js'), 'window.MY_OWN_DATA = [1, 2, 3];\n');
+    const otherMarker = path.join(work, 'other-marker');
+    mkdirSync(otherMarker);
+    writeFileSync(path.join(otherMarker, '.sam-amg-report.json'), '{"tool":"not-sam-amg"}\n');
+    writeFileSync(path.join(otherMarker, 'notes.txt'), 'mine');
+    for (const folder of [lookalike, otherMarker]) {
+      const before = snapshot(folder);
+      const res = await runCli(['report', out, '--to', folder]);
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stderr).toContain(`--to ${folder}: the folder exists and is not a sam-amg report; it would be replaced: choose another`);
+      expect(snapshot(folder)).toEqual(before);
+    }
+    expect(Object.keys(snapshot(lookalike))).toEqual(['data/dataset.js']);
+  });
+
+  it('replaces a folder marked as a report, and a report from before the marker, as a whole', async () => {
+    const marked = path.join(work, 'marked');
+    mkdirSync(marked);
+    writeFileSync(path.join(marked, '.sam-amg-report.json'), '{"tool":"sam-amg"}\n');
+    writeFileSync(path.join(marked, 'left-over.txt'), 'old');
+    const earlier = path.join(work, 'earlier');
+    mkdirSync(path.join(earlier, 'data'), { recursive: true });
+    mkdirSync(path.join(earlier, 'thumbs'));
+    writeFileSync(path.join(earlier, 'data/dataset.js'), 'window.SAM_AMG_DATASET = {"images":[]};\n');
+    writeFileSync(path.join(earlier, 'thumbs/7.jpg'), 'old thumbnail');
+    for (const folder of [marked, earlier]) {
+      const res = await runCli(['report', out, '--to', folder]);
+      // Exit 1: the torn file is listed as unreadable.
+      expect(res.code, res.stderr).toBe(1);
+      const files = Object.keys(snapshot(folder)).sort();
+      expect(files).toEqual(['.sam-amg-report.json', 'data/dataset.js', ...[...outputs.keys()].map((_, i) => `data/images/${i}.js`), 'image.html', 'index.html', 'thumbs/missing.jpg'].sort());
+    }
+  });
+
+  it('refuses a file as --to, and an output folder inside --to, changing nothing', async () => {
+    const file = path.join(work, 'a-file');
+    writeFileSync(path.join(work, 'a-file'), 'mine');
+    const res = await runCli(['report', out, '--to', file]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`--to ${file}: is not a folder: choose another`);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+    // A marked folder that holds the outputs: replacing it would take them away.
+    const holder = path.join(work, 'holder');
+    cpSync(out, path.join(holder, 'masks'), { recursive: true });
+    writeFileSync(path.join(holder, '.sam-amg-report.json'), '{"tool":"sam-amg"}\n');
+    const before = snapshot(holder);
+    const inside = await runCli(['report', path.join(holder, 'masks'), '--to', holder]);
+    expect(inside.code).toBe(2);
+    expect(inside.stderr).toContain(`--to ${holder}: holds the output folder ${path.join(holder, 'masks')}, which the report would replace: choose another`);
+    expect(snapshot(holder)).toEqual(before);
+  });
+
+  it('may lie inside the output folder: a report made again there does not read its own marker as an output', async () => {
+    const copy = path.join(tempDir(), 'masks');
+    cpSync(out, copy, { recursive: true });
+    const inside = path.join(copy, 'review');
+    for (let k = 0; k < 2; k++) {
+      const res = await runCli(['report', copy, '--to', inside]);
+      expect(res.code, res.stderr).toBe(1);
+      // One file named as unreadable: the torn one.
+      const named = res.stderr.split('\n').filter((l) => l.startsWith(`sam-amg: ${copy}`));
+      expect(named).toHaveLength(1);
+      expect(named[0]).toMatch(new RegExp(`^sam-amg: ${copy}/torn\\.json: not valid JSON`));
+    }
+    expect(existsSync(path.join(inside, '.sam-amg-report.json'))).toBe(true);
+    expect(readdirSync(path.join(inside, 'data/images'))).toHaveLength(outputs.size);
+  });
+
+  it('removes the temporary folder a killed report on this machine left beside it, and no other', async () => {
+    const parent = tempDir();
+    const to = path.join(parent, 'report');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = `report.${hostname()}.${dead}.0badc0de.tmp`;
+    // Alive (this test's process), and another machine's: neither is this report's to remove.
+    const alive = `report.${hostname()}.${process.pid}.89abcdef.tmp`;
+    const elsewhere = `report.other-host.example.${dead}.01234567.tmp`;
+    for (const name of [stale, alive, elsewhere]) {
+      mkdirSync(path.join(parent, name, 'data'), { recursive: true });
+      writeFileSync(path.join(parent, name, 'data/dataset.js'), 'window.SAM_AMG_DATASET = {"na');
+    }
+    const res = await runCli(['report', out, '--to', to]);
+    expect(res.code, res.stderr).toBe(1);
+    expect(readdirSync(parent).sort()).toEqual([alive, elsewhere, 'report'].sort());
+  });
+});
+
+describe('pictures', () => {
+  it('are looked for only inside --images: a file_name that climbs out of it has no picture', () => {
+    expect(pictureLocation('/data/images', 'a/b.jpg')).toBe('/data/images/a/b.jpg');
+    expect(pictureLocation('/data/images', '/etc/passwd')).toBe('/data/images/etc/passwd');
+    expect(pictureLocation('/data/images', '../secret.jpg')).toBeUndefined();
+    expect(pictureLocation('/data/images', 'a/../../secret.jpg')).toBeUndefined();
+    expect(pictureLocation('s3://bucket/images', '../other/x.jpg')).toBeUndefined();
+    expect(pictureLocation('https://example.com/images', 'a b/c#d.jpg')).toBe('https://example.com/images/a%20b/c%23d.jpg');
   });
 });
 

@@ -124,7 +124,7 @@ AWS CLI takes them); inputs may be http(s):// URLs.`);
     .option('--images <dir>', 'the folder, s3:// prefix or http(s):// base URL the images were read from (without it, masks are drawn on grey)')
     .option('-q, --quiet', 'print nothing but errors')
     .action((out: string, o: { to: string; images?: string; quiet?: boolean }) => {
-      setResult(reportCommand(out, o));
+      setResult(interruptible((signal) => reportCommand(out, o, signal)));
     });
   program.command('status')
     .description('images done and failed per shard of an output folder, safe to run while shards write into it')

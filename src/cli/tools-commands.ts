@@ -144,9 +144,9 @@ export async function statusCommand(out: string, o: { shards?: string; json?: bo
 }
 
 /** `sam-amg report OUT --to DIR [--images DIR]` */
-export async function reportCommand(out: string, o: { to: string; images?: string; quiet?: boolean }): Promise<number> {
+export async function reportCommand(out: string, o: { to: string; images?: string; quiet?: boolean }, signal?: AbortSignal): Promise<number> {
   const started = performance.now();
-  const summary = await buildReport({ out, images: o.images, to: o.to }).catch((err: NodeJS.ErrnoException) => {
+  const summary = await buildReport({ out, images: o.images, to: o.to, signal }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' && err.path === out) throw new UsageError(`${out}: no such folder`);
     throw err;
   });

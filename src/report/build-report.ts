@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
-import { writeDirAtomic } from '../storage/atomic-write.js';
-import { joinLocation, relativeTo } from '../storage/location.js';
-import { readInput } from '../storage/read-input.js';
 import { readFailuresFiles } from '../output/failures-files.js';
+import { liesInside, placeInside, UnsafeNameError } from '../output/layout.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
-import { asStorageError } from '../storage/storage-fault.js';
 import { UsageError } from '../settings/validate.js';
-import type { DatasetEntry, PageImage } from './client.js';
+import { writeDirAtomic } from '../storage/atomic-write.js';
+import { BufferedFile } from '../storage/buffered-file.js';
+import { isS3, relativeTo } from '../storage/location.js';
+import { readInput } from '../storage/read-input.js';
+import { removeStaleTemps } from '../storage/stale-temps.js';
+import { asStorageError } from '../storage/storage-fault.js';
+import { VERSION } from '../version.js';
+import type { PageImage } from './client.js';
+import { scriptData } from './escape.js';
 import { datasetHtml, imageHtml } from './pages.js';
-import { histogramSvg } from './plots.js';
+import { ReportStatistics } from './plots.js';
 
 export interface ReportOptions {
   /** The output folder of a run. */
@@ -26,7 +29,10 @@ export interface ReportOptions {
   to: string;
   /** Longest side of the pictures on image pages (default 1600). */
   pictureSize?: number;
+  /** Per-image files processed, of all found. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the report between files: nothing is written, the temporary folder is removed, and the AbortError reaches the caller. */
+  signal?: AbortSignal;
 }
 
 export interface ReportSummary {
@@ -38,113 +44,226 @@ export interface ReportSummary {
   missingPictures: string[];
 }
 
+/** Names every report sam-amg writes; a folder holding it may be replaced by the next report. */
+export const REPORT_MARKER = '.sam-amg-report.json';
+/** How data/dataset.js of a report from before the marker starts. */
+const EARLIER_REPORT_START = 'window.SAM_AMG_DATASET = ';
+/** The thumbnail shared by every image whose picture cannot be read. */
+const MISSING_THUMB = 'thumbs/missing.jpg';
 const THUMB = 240;
+/** Per-image files read ahead of the one being handled, and images being written at once: what bounds the memory. */
+const READ_AHEAD = 8;
+const WRITING_AT_ONCE = 4;
+
 /**
  * Writes a static review site for an output folder: index.html (counts,
  * histograms, failures and unreadable files, a sortable paged grid of
  * thumbnails) and image.html?i=N (the masks drawn in the page from their
  * RLE, with filters), with thumbnails, pictures and one data script per
- * image beside them. It opens from disk: no server, no network. Written
- * under a temporary name and renamed, so a report is whole or absent.
+ * image beside them. It opens from disk: no server, no network. The pages
+ * are in the order of the per-image files' names; each file is read once
+ * and its page written, so memory stays bounded however many there are.
+ * Written under a temporary name and renamed, so a report is whole or absent.
  */
 export async function buildReport(o: ReportOptions): Promise<ReportSummary> {
-  // Replacing a folder is only safe when it is an earlier report (or empty).
-  const existing = await readdir(o.to).catch(() => undefined);
-  if (existing?.length && !existsSync(path.join(o.to, 'data', 'dataset.js'))) {
-    throw new UsageError(`--to ${o.to}: the folder exists and is not a sam-amg report; it would be replaced: choose another`);
+  const target = path.resolve(o.to);
+  await refuseUnlessReplaceable(o.to);
+  if (!isS3(o.out) && liesInside(target, o.out)) {
+    throw new UsageError(`--to ${o.to}: holds the output folder ${o.out}, which the report would replace: choose another`);
   }
-  const files = await findOutputFiles(o.out);
+  const found = await findOutputFiles(o.out);
+  // A report written inside the output folder is not an image's output (its marker is a .json file).
+  const files = !isS3(o.out) && liesInside(o.out, target) ? found.filter((f) => !liesInside(target, f)) : found;
   const failures = (await readFailuresFiles(o.out)).flatMap((f) => f.failures);
   const summary: ReportSummary = { images: 0, masks: 0, unreadable: [], failures, missingPictures: [] };
-  const outputs: Sa1bFile[] = [];
-  for (const file of files) {
-    try {
-      const data = await readSa1bFile(file);
-      if (data) outputs.push(data);
-    } catch (err) {
-      summary.unreadable.push({ path: relativeTo(o.out, file), reason: (err as Error).message.replace(`${file}: `, '') });
-    }
-  }
-  outputs.sort((a, b) => (a.image.file_name < b.image.file_name ? -1 : a.image.file_name > b.image.file_name ? 1 : 0));
-  await writeDirAtomic(o.to, (temp) => writeSite(temp, outputs, summary, failures, o))
-    .catch((err) => { throw asStorageError(`--to ${o.to}`, o.to, err); });
+  const destination = `--to ${o.to}`;
+  await mkdir(path.dirname(target), { recursive: true }).catch((err) => { throw asStorageError(destination, o.to, err); });
+  // A report killed before its rename left its temporary folder here.
+  await removeStaleTemps(path.dirname(target));
+  await writeDirAtomic(o.to, (temp) => writeSite(temp, files, summary, o))
+    .catch((err) => { throw asStorageError(destination, o.to, err); });
+  summary.missingPictures.sort();
   return summary;
 }
 
-/** The report's files, written into `temp`. */
-async function writeSite(temp: string, outputs: Sa1bFile[], summary: ReportSummary, failures: ReportSummary['failures'], o: ReportOptions): Promise<void> {
-  for (const sub of ['data/images', 'thumbs', 'pictures']) await mkdir(path.join(temp, sub), { recursive: true });
-  const entries: DatasetEntry[] = [];
-  const perImage: number[] = [];
-  const areaFractions: number[] = [];
-  const ious: number[] = [];
-  const stabilities: number[] = [];
-  const limit = pLimit(4);
-  let done = 0;
-  // The grey tile of an image without a picture, made once.
-  let grey: Promise<Buffer> | undefined;
-  const greyTile = () => (grey ??= sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer());
-  // The first failed write stops the others, and the folder is handed back only once none is still writing into it.
-  let failure: unknown;
-  await Promise.all(outputs.map((data, i) => limit(async () => {
-    if (failure) return;
-    try {
-      await writeImagePage(temp, data, i, outputs.length, o, summary, greyTile);
-      o.onProgress?.(++done, outputs.length);
-    } catch (err) {
-      failure ??= err;
-    }
-  })));
-  if (failure) throw failure;
-  outputs.forEach((data, i) => {
-    const { image, annotations } = data;
-    entries.push({ i, name: image.file_name, masks: annotations.length });
-    perImage.push(annotations.length);
-    for (const a of annotations) {
-      areaFractions.push(a.area / (image.width * image.height));
-      ious.push(a.predicted_iou);
-      stabilities.push(a.stability_score);
-    }
+/** Replacing a folder is only safe when it is empty or a report sam-amg wrote: anything else is a UsageError. */
+async function refuseUnlessReplaceable(to: string): Promise<void> {
+  const entries = await readdir(to).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    if (err.code === 'ENOTDIR') throw new UsageError(`--to ${to}: is not a folder: choose another`);
+    throw asStorageError(`--to ${to}`, to, err);
   });
-  summary.images = outputs.length;
-  summary.masks = ious.length;
-  summary.missingPictures.sort();
-  const title = `sam-amg report: ${path.basename(path.resolve(o.out))}`;
-  const percent = (x: number) => `${+(100 * x).toPrecision(3)} %`;
-  const plots = [
-    histogramSvg({ title: 'masks per image', values: perImage, bins: Math.min(20, Math.max(1, ...perImage) + 1) }),
-    histogramSvg({ title: 'mask area (fraction of image)', values: areaFractions, range: [0, 1], format: percent }),
-    histogramSvg({ title: 'predicted IoU', values: ious }),
-    histogramSvg({ title: 'stability score', values: stabilities }),
-  ];
-  await writeFile(path.join(temp, 'data/dataset.js'), `window.SAM_AMG_DATASET = ${JSON.stringify({ images: entries })};\n`);
-  // Rejections are kept per output folder, so a report made again for it keeps them.
-  const out = path.resolve(o.out);
-  const review = { id: createHash('sha256').update(out).digest('hex').slice(0, 16), out };
-  await writeFile(path.join(temp, 'index.html'), datasetHtml({ title, review, images: summary.images, masks: summary.masks, failures, unreadable: summary.unreadable, plots }));
-  await writeFile(path.join(temp, 'image.html'), imageHtml(title, review));
+  if (!entries?.length || (await isMarkedReport(to)) || (await isEarlierReport(to))) return;
+  throw new UsageError(`--to ${to}: the folder exists and is not a sam-amg report; it would be replaced: choose another`);
 }
 
-/** One image's page data, picture and thumbnail (a grey tile where its picture cannot be read). */
-async function writeImagePage(temp: string, data: Sa1bFile, i: number, count: number, o: ReportOptions, summary: ReportSummary,
-  greyTile: () => Promise<Buffer>): Promise<void> {
-  const { image, annotations } = data;
-  const picture = o.images ? await pictureOf(joinLocation(o.images, ...image.file_name.split('/'))) : undefined;
-  if (picture) {
-    await writePictures(picture, temp, i, o.pictureSize ?? 1600);
-  } else {
-    summary.missingPictures.push(image.file_name);
-    await writeFile(path.join(temp, 'thumbs', `${i}.jpg`), await greyTile());
+async function isMarkedReport(dir: string): Promise<boolean> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, REPORT_MARKER), 'utf8'))?.tool === 'sam-amg';
+  } catch {
+    return false;
   }
+}
+
+/** A report from before the marker: its data/dataset.js starts as sam-amg wrote it. */
+async function isEarlierReport(dir: string): Promise<boolean> {
+  const start = Buffer.byteLength(EARLIER_REPORT_START);
+  try {
+    const handle = await open(path.join(dir, 'data', 'dataset.js'), 'r');
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(start), 0, start, 0);
+      return bytesRead === start && buffer.toString('utf8') === EARLIER_REPORT_START;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Where an image's picture is under `images`; undefined when its name cannot be placed there (it is then a missing picture). */
+export function pictureLocation(images: string, fileName: string): string | undefined {
+  try {
+    return placeInside(images, fileName);
+  } catch (err) {
+    if (err instanceof UnsafeNameError) return undefined;
+    throw err;
+  }
+}
+
+/** A per-image file read, or why it could not be. */
+type Read = { file: string; data: Sa1bFile | undefined } | { file: string; error: Error };
+
+/** The files read in order, up to `ahead` at once, so a slow store's round trips overlap. */
+async function* readInOrder(files: string[], ahead: number): AsyncGenerator<Read> {
+  const reads = new Map<number, Promise<Read>>();
+  const start = (k: number) => {
+    if (k >= files.length || reads.has(k)) return;
+    const file = files[k];
+    reads.set(k, readSa1bFile(file).then((data) => ({ file, data }), (error) => ({ file, error: error instanceof Error ? error : new Error(String(error)) })));
+  };
+  for (let i = 0; i < files.length; i++) {
+    for (let k = i; k < i + ahead; k++) start(k);
+    const read = await reads.get(i)!;
+    reads.delete(i);
+    yield read;
+  }
+}
+
+/** A column of whole numbers that grows as images are added: 4 bytes an image. */
+class Column {
+  private values = new Uint32Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Uint32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  set(index: number, value: number): void {
+    this.values[index] = value;
+  }
+
+  /** As a JSON array, written in pieces so no string holds all of it at once. */
+  async writeJson(file: BufferedFile): Promise<void> {
+    await file.write('[');
+    for (let i = 0; i < this.length; i += 65536) {
+      await file.write(`${i ? ',' : ''}${this.values.subarray(i, Math.min(this.length, i + 65536)).join(',')}`);
+    }
+    await file.write(']');
+  }
+}
+
+/**
+ * The report's files, written into `temp` as the per-image files are read:
+ * each image's page data, picture and thumbnail at once, its name streamed
+ * into data/dataset.js; kept are only its mask count and whether it has a
+ * picture, and the statistics in fixed bins.
+ */
+async function writeSite(temp: string, files: string[], summary: ReportSummary, o: ReportOptions): Promise<void> {
+  for (const sub of ['data/images', 'thumbs', 'pictures']) await mkdir(path.join(temp, sub), { recursive: true });
+  const dataset = await BufferedFile.create(path.join(temp, 'data/dataset.js'));
+  const masks = new Column();
+  const pictured = new Column();
+  const statistics = new ReportStatistics();
+  const writing = new Set<Promise<void>>();
+  // The first failed write stops the others, and the folder is handed back only once none is still writing into it.
+  let failure: unknown;
+  const startWriting = (write: Promise<void>) => {
+    const job = write.catch((err) => { failure ??= err; }).finally(() => writing.delete(job));
+    writing.add(job);
+  };
+  try {
+    await dataset.write(`${EARLIER_REPORT_START}{"names":[`);
+    let done = 0;
+    for await (const read of readInOrder(files, READ_AHEAD)) {
+      o.signal?.throwIfAborted();
+      o.onProgress?.(++done, files.length);
+      if ('error' in read) {
+        summary.unreadable.push({ path: relativeTo(o.out, read.file), reason: read.error.message.replace(`${read.file}: `, '') });
+        continue;
+      }
+      // A COCO file (a merge kept in the folder) is no image's output.
+      if (!read.data) continue;
+      const { image, annotations } = read.data;
+      const i = summary.images++;
+      summary.masks += annotations.length;
+      statistics.addImage(image.width, image.height, annotations);
+      masks.push(annotations.length);
+      pictured.push(0);
+      await dataset.write(`${i ? ',' : ''}${scriptData(image.file_name)}`);
+      while (writing.size >= WRITING_AT_ONCE) await Promise.race(writing);
+      if (failure) break;
+      startWriting(writeImagePage(temp, read.data, i, o, summary).then((hasPicture) => pictured.set(i, hasPicture ? 1 : 0)));
+    }
+    await Promise.all(writing);
+    if (failure) throw failure;
+    await dataset.write('],"masks":');
+    await masks.writeJson(dataset);
+    await dataset.write(',"pictured":');
+    await pictured.writeJson(dataset);
+    await dataset.write('};\n');
+    await dataset.close();
+  } catch (err) {
+    await Promise.all(writing);
+    await dataset.abandon();
+    throw err;
+  }
+  if (summary.missingPictures.length) {
+    await writeFile(path.join(temp, MISSING_THUMB),
+      await sharp({ create: { width: THUMB, height: Math.round(THUMB * 0.66), channels: 3, background: '#999999' } }).jpeg().toBuffer());
+  }
+  const title = `sam-amg report: ${path.basename(isS3(o.out) ? o.out.replace(/\/+$/, '') : path.resolve(o.out))}`;
+  // Rejections are kept per output folder, so a report made again for it keeps them.
+  const out = isS3(o.out) ? o.out : path.resolve(o.out);
+  const review = { id: createHash('sha256').update(out).digest('hex').slice(0, 16), out };
+  const { failures, unreadable } = summary;
+  await writeFile(path.join(temp, 'index.html'),
+    datasetHtml({ title, review, images: summary.images, masks: summary.masks, failures, unreadable, plots: statistics.plots() }));
+  await writeFile(path.join(temp, 'image.html'), imageHtml(title, review, summary.images));
+  await writeFile(path.join(temp, REPORT_MARKER), `${JSON.stringify({ tool: 'sam-amg', version: VERSION, kind: 'report', from: out })}\n`);
+}
+
+/** One image's page data, picture and thumbnail; whether it has a picture (without one it shares the grey thumbnail). */
+async function writeImagePage(temp: string, data: Sa1bFile, i: number, o: ReportOptions, summary: ReportSummary): Promise<boolean> {
+  const { image, annotations } = data;
+  const location = o.images === undefined ? undefined : pictureLocation(o.images, image.file_name);
+  const picture = location === undefined ? undefined : await pictureOf(location);
+  if (picture) await writePictures(picture, temp, i, o.pictureSize ?? 1600);
+  else summary.missingPictures.push(image.file_name);
   const page: PageImage = {
     name: image.file_name, width: image.width, height: image.height, src: picture ? `pictures/${i}.jpg` : null,
-    prev: i > 0 ? i - 1 : null, next: i < count - 1 ? i + 1 : null,
     masks: annotations.map((a) => ({
       id: a.id, counts: a.segmentation.counts, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou,
       stability_score: a.stability_score, point: a.point_coords[0],
     })),
   };
-  await writeFile(path.join(temp, 'data/images', `${i}.js`), `window.SAM_AMG_IMAGE = ${JSON.stringify(page)};\n`);
+  await writeFile(path.join(temp, 'data/images', `${i}.js`), `window.SAM_AMG_IMAGE = ${scriptData(page)};\n`);
+  return picture !== undefined;
 }
 
 /** The picture as sam-amg decoded it for the masks (same orientation), or undefined when it cannot be read. */

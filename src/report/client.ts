@@ -86,12 +86,24 @@ export function commandBar(store: ReviewStore, state: () => ReviewState): () => 
   return show;
 }
 
+/**
+ * The images as data/dataset.js gives them, one array per field (image i's
+ * page is image.html?i=i): a million images stay a few tens of megabytes.
+ */
+export interface DatasetColumns {
+  names: string[];
+  masks: number[];
+  /** 1 where the image has its own thumbnail (thumbs/i.jpg), 0 where it shares thumbs/missing.jpg. */
+  pictured: number[];
+}
+
 /** One image as the dataset page lists it. */
 export interface DatasetEntry {
   /** Index of its page, image.html?i=… */
   i: number;
   name: string;
   masks: number;
+  thumb: string;
 }
 
 /**
@@ -99,7 +111,10 @@ export interface DatasetEntry {
  * thumbnails loaded lazily), the masks rejected so far and the export command.
  */
 export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
-  const data = (window as unknown as { SAM_AMG_DATASET: { images: DatasetEntry[] } }).SAM_AMG_DATASET;
+  const columns = (window as unknown as { SAM_AMG_DATASET: DatasetColumns }).SAM_AMG_DATASET;
+  const images: DatasetEntry[] = columns.names.map((name, i) => ({
+    i, name, masks: columns.masks[i], thumb: columns.pictured[i] ? `thumbs/${i}.jpg` : 'thumbs/missing.jpg',
+  }));
   const review = store.load();
   document.getElementById('n-rejected')!.textContent = String(Object.values(review.rejections).reduce((n, ids) => n + ids.length, 0));
   bar(store, () => review);
@@ -109,7 +124,7 @@ export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
   const info = document.getElementById('page-info')!;
   const prev = document.getElementById('prev') as HTMLButtonElement;
   const next = document.getElementById('next') as HTMLButtonElement;
-  let order = data.images.slice();
+  let order = images.slice();
   let page = 0;
   const pages = () => Math.max(1, Math.ceil(order.length / PAGE));
   function render(): void {
@@ -121,7 +136,7 @@ export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
       a.dataset.masks = String(im.masks);
       const img = document.createElement('img');
       img.loading = 'lazy';
-      img.src = `thumbs/${im.i}.jpg`;
+      img.src = im.thumb;
       img.alt = im.name;
       const count = document.createElement('span');
       count.className = 'count';
@@ -139,7 +154,7 @@ export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
   }
   sort.addEventListener('change', () => {
     const [key, dir] = sort.value.split('-');
-    order = data.images.slice().sort((a, b) => {
+    order = images.slice().sort((a, b) => {
       const c = key === 'masks' ? a.masks - b.masks : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
       return (dir === 'desc' ? -c : c) || a.i - b.i;
     });
@@ -169,9 +184,13 @@ export interface PageImage {
   height: number;
   /** The picture, beside the page; null when it could not be read. */
   src: string | null;
+  masks: PageMask[];
+}
+
+/** The pages before and after an image's, where there are such. */
+export interface Neighbours {
   prev: number | null;
   next: number | null;
-  masks: PageMask[];
 }
 
 /**
@@ -182,7 +201,7 @@ export interface PageImage {
  * the pointer, rejecting a mask (its button or `r`) and restoring it, the
  * export command, left/right keys to the neighbours.
  */
-export function imagePage(decodeCountsString: (s: string) => Uint32Array, store: ReviewStore, bar: typeof commandBar): void {
+export function imagePage(decodeCountsString: (s: string) => Uint32Array, store: ReviewStore, bar: typeof commandBar, around: Neighbours): void {
   const d = (window as unknown as { SAM_AMG_IMAGE: PageImage }).SAM_AMG_IMAGE;
   const W = d.width;
   const H = d.height;
@@ -208,7 +227,9 @@ export function imagePage(decodeCountsString: (s: string) => Uint32Array, store:
   });
   const label = new Int32Array(W * H);
   const sliders = ['min-iou', 'min-stability', 'min-area'].map((id) => document.getElementById(id) as HTMLInputElement);
-  const maxArea = Math.max(1, ...d.masks.map((m) => m.area));
+  // A loop, not a spread: an image may have more masks than a call takes arguments.
+  let maxArea = 1;
+  for (const m of d.masks) maxArea = Math.max(maxArea, m.area);
   sliders[2].max = String(maxArea);
   const shown = document.getElementById('shown')!;
   const detailsText = document.getElementById('details-text')!;
@@ -314,7 +335,7 @@ export function imagePage(decodeCountsString: (s: string) => Uint32Array, store:
   for (const s of sliders) s.addEventListener('input', () => { saveReview(); paint(); });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'r') toggle(described);
-    const to = e.key === 'ArrowLeft' ? d.prev : e.key === 'ArrowRight' ? d.next : null;
+    const to = e.key === 'ArrowLeft' ? around.prev : e.key === 'ArrowRight' ? around.next : null;
     if (to !== null) location.href = `image.html?i=${to}`;
   });
   describe(-1);

@@ -1,5 +1,6 @@
 import { decodeCountsString } from '../rle/coco-string.js';
 import { commandBar, datasetPage, imagePage, reviewStore } from './client.js';
+import { escapeHtml, scriptData } from './escape.js';
 
 const STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5em 2em; color: #222; background: #fafafa; }
@@ -31,14 +32,22 @@ const REVIEW_BAR = `<div class="review"><label>export as <select id="export-form
   `<option value="labelstudio">labelstudio</option><option value="labelmap">labelmap</option><option value="coco">coco</option></select></label>
 <button id="download">download rejections.json</button><code id="command"></code></div>`;
 
+/**
+ * The page scripts' own source, inlined. It is code of this package, never
+ * data; the check keeps a change to client.ts from ending the script element.
+ */
+function code(f: (...args: never[]) => unknown): string {
+  const source = f.toString();
+  if (/<\/script|<!--/i.test(source)) throw new Error(`${f.name}: its source cannot be inlined in a <script> element`);
+  return source;
+}
+
 /** The review's scripts, inlined: classic scripts only (pages opened from file:// may not import modules). */
 const reviewScripts = (review: ReviewTarget) =>
-  `const reviewStore = ${reviewStore.toString()};\nconst commandBar = ${commandBar.toString()};\nconst store = reviewStore(${JSON.stringify(review)});\n`;
-
-const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  `const reviewStore = ${code(reviewStore)};\nconst commandBar = ${code(commandBar)};\nconst store = reviewStore(${scriptData(review)});\n`;
 
 function page(title: string, body: string, scripts: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>` +
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
     `<meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head>` +
     `<body>${body}${scripts}</body></html>\n`;
 }
@@ -62,10 +71,10 @@ export interface DatasetSummary {
 /** index.html: counts, plots, problems, the thumbnail grid (its data in data/dataset.js). */
 export function datasetHtml(s: DatasetSummary): string {
   const problems = [
-    ...s.failures.map((f) => `<li>failed: ${escape(f.path)}: ${escape(f.reason)}</li>`),
-    ...s.unreadable.map((f) => `<li>unreadable: ${escape(f.path)}: ${escape(f.reason)}</li>`),
+    ...s.failures.map((f) => `<li>failed: ${escapeHtml(f.path)}: ${escapeHtml(f.reason)}</li>`),
+    ...s.unreadable.map((f) => `<li>unreadable: ${escapeHtml(f.path)}: ${escapeHtml(f.reason)}</li>`),
   ];
-  const body = `<h1>${escape(s.title)}</h1>
+  const body = `<h1>${escapeHtml(s.title)}</h1>
 <div class="counts"><div><b id="n-images">${s.images}</b>images</div><div><b id="n-masks">${s.masks}</b>masks</div>` +
     `<div><b id="n-failures">${s.failures.length}</b>failed images</div><div><b id="n-unreadable">${s.unreadable.length}</b>unreadable outputs</div>` +
     `<div><b id="n-rejected">0</b>masks rejected in review</div></div>
@@ -76,11 +85,11 @@ ${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}
     `<option value="masks-asc">fewest masks</option></select></label>
 <button id="prev">previous</button><span id="page-info"></span><button id="next">next</button></div>
 <div id="grid"></div>`;
-  return page(s.title, body, `<script src="data/dataset.js"></script><script>${reviewScripts(s.review)}(${datasetPage.toString()})(store, commandBar);</script>`);
+  return page(s.title, body, `<script src="data/dataset.js"></script><script>${reviewScripts(s.review)}(${code(datasetPage)})(store, commandBar);</script>`);
 }
 
-/** image.html?i=N: loads data/images/N.js and draws it. */
-export function imageHtml(title: string, review: ReviewTarget): string {
+/** image.html?i=N, for N from 0 to `count` - 1: loads data/images/N.js and draws it. */
+export function imageHtml(title: string, review: ReviewTarget, count: number): string {
   const body = `<nav><a href="index.html">all images</a><span id="where"></span></nav>
 <h1 id="name"></h1>
 <div class="controls">
@@ -96,15 +105,17 @@ export function imageHtml(title: string, review: ReviewTarget): string {
 ${REVIEW_BAR}`;
   // Classic scripts only: pages opened from file:// may not import modules.
   const loader = `<script>
-${reviewScripts(review)}const decodeCountsString = ${decodeCountsString.toString()};
-const imagePage = ${imagePage.toString()};
+${reviewScripts(review)}const decodeCountsString = ${code(decodeCountsString)};
+const imagePage = ${code(imagePage)};
+const reportTitle = ${scriptData(title)};
+const imageCount = ${scriptData(count)};
 const index = Number(new URLSearchParams(location.search).get('i') ?? '0');
 const data = document.createElement('script');
 data.src = 'data/images/' + index + '.js';
 data.onload = () => {
   document.getElementById('name').textContent = window.SAM_AMG_IMAGE.name;
-  document.title = window.SAM_AMG_IMAGE.name + ' — ${escape(title).replace(/'/g, "\\'")}';
-  imagePage(decodeCountsString, store, commandBar);
+  document.title = window.SAM_AMG_IMAGE.name + ' — ' + reportTitle;
+  imagePage(decodeCountsString, store, commandBar, { prev: index > 0 ? index - 1 : null, next: index + 1 < imageCount ? index + 1 : null });
 };
 data.onerror = () => { document.getElementById('name').textContent = 'no image ' + index + ' in this report'; };
 document.head.append(data);
