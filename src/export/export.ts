@@ -4,7 +4,7 @@ import path from 'node:path';
 import { tempNameFor, writeDirAtomic } from '../storage/atomic-write.js';
 import { isS3 } from '../storage/location.js';
 import { BufferedFile } from '../storage/buffered-file.js';
-import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
+import { findOutputFiles, readOutputsInOrder } from '../output/read-outputs.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { removeStaleTemps } from '../storage/stale-temps.js';
 import { isNonFolder, listTree } from '../storage/tree.js';
@@ -137,29 +137,17 @@ function describeFilter(f: StoredMaskFilter = {}) {
   };
 }
 
-/** A per-image file read, or why it could not be. */
-type Read = { data: Sa1bFile | undefined } | { error: Error };
-
 /**
  * Hands the kept masks of each per-image file to the writer, in the files'
  * order, with up to `readAhead` files being read at once; unreadable files
  * are listed, not fatal.
  */
 async function feed(o: ExportOptions, files: string[], writer: FormatWriter, summary: ExportSummary): Promise<void> {
-  const ahead = Math.max(1, o.readAhead ?? 8);
-  const reads = new Map<number, Promise<Read>>();
-  const start = (k: number) => {
-    if (k >= files.length || reads.has(k)) return;
-    reads.set(k, readSa1bFile(files[k]).then((data) => ({ data }), (error) => ({ error: error instanceof Error ? error : new Error(String(error)) })));
-  };
   let done = 0;
   const rejectedNames = new Set<string>();
-  for (let i = 0; i < files.length; i++) {
+  for await (const read of readOutputsInOrder(files, o.readAhead ?? 8)) {
     o.signal?.throwIfAborted();
-    const file = files[i];
-    for (let k = i; k < i + ahead; k++) start(k);
-    const read = await reads.get(i)!;
-    reads.delete(i);
+    const { file } = read;
     if ('error' in read) {
       summary.failed.push({ path: file, reason: read.error.message.replace(`${file}: `, '') });
       continue;

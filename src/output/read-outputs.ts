@@ -104,3 +104,27 @@ export async function readSa1bFile(file: string): Promise<Sa1bFile | undefined> 
     throw new Error(`${file}: ${(err as Error).message}`);
   }
 }
+
+/** A per-image file read, or why it could not be; `data` is undefined for a COCO file kept in the folder. */
+export type OutputRead = { file: string; data: Sa1bFile | undefined } | { file: string; error: Error };
+
+/**
+ * The files read with readSa1bFile, handed on in their order, with up to
+ * `ahead` being read at once so a store's round trips (S3's above all)
+ * overlap; 1 reads each in turn. A file that cannot be read is handed on
+ * with its error.
+ */
+export async function* readOutputsInOrder(files: readonly string[], ahead: number): AsyncGenerator<OutputRead> {
+  const reads = new Map<number, Promise<OutputRead>>();
+  const start = (k: number) => {
+    if (k >= files.length || reads.has(k)) return;
+    const file = files[k];
+    reads.set(k, readSa1bFile(file).then((data) => ({ file, data }), (error) => ({ file, error: error instanceof Error ? error : new Error(String(error)) })));
+  };
+  for (let i = 0; i < files.length; i++) {
+    for (let k = i; k < i + Math.max(1, ahead); k++) start(k);
+    const read = await reads.get(i)!;
+    reads.delete(i);
+    yield read;
+  }
+}

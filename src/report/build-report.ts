@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../image/decode.js';
 import { readFailuresFiles } from '../output/failures-files.js';
 import { liesInside, placeInside, UnsafeNameError } from '../output/layout.js';
-import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
+import { findOutputFiles, readOutputsInOrder } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
 import { UsageError } from '../settings/validate.js';
 import { writeDirAtomic } from '../storage/atomic-write.js';
@@ -131,25 +131,6 @@ export function pictureLocation(images: string, fileName: string): string | unde
   }
 }
 
-/** A per-image file read, or why it could not be. */
-type Read = { file: string; data: Sa1bFile | undefined } | { file: string; error: Error };
-
-/** The files read in order, up to `ahead` at once, so a slow store's round trips overlap. */
-async function* readInOrder(files: string[], ahead: number): AsyncGenerator<Read> {
-  const reads = new Map<number, Promise<Read>>();
-  const start = (k: number) => {
-    if (k >= files.length || reads.has(k)) return;
-    const file = files[k];
-    reads.set(k, readSa1bFile(file).then((data) => ({ file, data }), (error) => ({ file, error: error instanceof Error ? error : new Error(String(error)) })));
-  };
-  for (let i = 0; i < files.length; i++) {
-    for (let k = i; k < i + ahead; k++) start(k);
-    const read = await reads.get(i)!;
-    reads.delete(i);
-    yield read;
-  }
-}
-
 /** A column of whole numbers that grows as images are added: 4 bytes an image. */
 class Column {
   private values = new Uint32Array(1024);
@@ -200,7 +181,7 @@ async function writeSite(temp: string, files: string[], summary: ReportSummary, 
   try {
     await dataset.write(`${EARLIER_REPORT_START}{"names":[`);
     let done = 0;
-    for await (const read of readInOrder(files, READ_AHEAD)) {
+    for await (const read of readOutputsInOrder(files, READ_AHEAD)) {
       o.signal?.throwIfAborted();
       o.onProgress?.(++done, files.length);
       if ('error' in read) {
