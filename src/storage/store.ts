@@ -68,7 +68,7 @@ const localStore: Store = {
     for (const f of files) await writeFile(path.join(temp, f.name), f.data);
   }),
   remove: (location) => rm(location, { force: true }),
-  list: async (location, top = false) => (await listTree(location, top))?.filter((e) => e.kind === 'file').map((e) => e.name),
+  list: async (location, top = false) => (await listTree(location, top, (e) => e.kind === 'file'))?.map((e) => e.name),
   tree: async (location) => ((await isNonFolder(location)) ? [{ name: '', kind: 'other' }] : listTree(location)),
   prepare: (location) => prepareOutputFolder(location),
   foldersAppearWhole: true,

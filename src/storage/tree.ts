@@ -12,10 +12,11 @@ export interface TreeEntry {
  * Every entry under local folder `dir` (with `top`, only those directly in
  * it), depth first in name order, links inside not followed (a link is
  * `other`): what a command must look at before it replaces a folder, so
- * that nothing it did not write goes with it. Undefined when there is no
- * folder there.
+ * that nothing it did not write goes with it. Only the entries `keep`
+ * takes are collected (a listing of a million outputs holds no folders).
+ * Undefined when there is no folder there.
  */
-export async function listTree(dir: string, top = false): Promise<TreeEntry[] | undefined> {
+export async function listTree(dir: string, top = false, keep: (e: TreeEntry) => boolean = () => true): Promise<TreeEntry[] | undefined> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) return undefined;
   const found: TreeEntry[] = [];
@@ -23,10 +24,9 @@ export async function listTree(dir: string, top = false): Promise<TreeEntry[] | 
     const entries = await readdir(at, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
-      const name = prefix ? `${prefix}/${e.name}` : e.name;
-      const kind = e.isDirectory() ? 'folder' : e.isFile() ? 'file' : 'other';
-      found.push({ name, kind });
-      if (kind === 'folder' && !top) await walk(path.join(at, e.name), name);
+      const entry: TreeEntry = { name: prefix ? `${prefix}/${e.name}` : e.name, kind: e.isDirectory() ? 'folder' : e.isFile() ? 'file' : 'other' };
+      if (keep(entry)) found.push(entry);
+      if (entry.kind === 'folder' && !top) await walk(path.join(at, e.name), entry.name);
     }
   };
   await walk(dir, '');
