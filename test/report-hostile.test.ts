@@ -138,7 +138,7 @@ describe.each([0, 1])('a report of output folder %i with hostile names', (k) => 
     })));
     expect(tiles).toEqual(pageOrder().map((name, i) => ({ name, alt: name, masks: annotationCounts.get(name), loaded: true, href: `image.html?i=${i}` })));
     // The export command names the folder exactly, quoted for the shell.
-    expect(await text(page, '#command')).toBe(`sam-amg export '${out}' --format yolo --to yolo`);
+    expect(await text(page, '#command')).toBe(`sam-amg export '${out}' --format yolo --to labels`);
     expect(await pwned(page)).toBeNull();
     expect(problems).toEqual([]);
     await page.close();

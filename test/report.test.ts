@@ -347,7 +347,7 @@ describe('reviewing: rejecting masks and exporting without them', () => {
     expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}restore mask ${c.id}`);
     await page.click(`#rejected button[data-id="${c.id}"]`);
     expect(await text(page, '#rejected')).toBe(`rejected: restore mask ${a.id}`);
-    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to yolo --reject rejections.json`);
+    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to labels --reject rejections.json`);
 
     // Image 1, reached with the arrow key: reject one with the key.
     await Promise.all([page.waitForNavigation(), page.keyboard.press('ArrowRight')]);
@@ -366,7 +366,7 @@ describe('reviewing: rejecting masks and exporting without them', () => {
       (el as HTMLInputElement).value = '0.9';
       el.dispatchEvent(new Event('input'));
     });
-    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to yolo --min-predicted-iou 0.9 --reject rejections.json`);
+    expect(await text(page, '#command')).toBe(`sam-amg export ${out} --format yolo --to labels --min-predicted-iou 0.9 --reject rejections.json`);
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
     await page.close();
 

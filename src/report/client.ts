@@ -50,7 +50,8 @@ export function reviewStore(review: { id: string; out: string }): ReviewStore {
       }
     },
     command(state, format) {
-      const to = format === 'coco' ? 'annotations.json' : format;
+      // YOLO labels go in a folder named labels, beside the images folder, where Ultralytics looks.
+      const to = format === 'coco' ? 'annotations.json' : format === 'yolo' ? 'labels' : format;
       const parts = ['sam-amg export', quote(review.out), '--format', format, '--to', to];
       if (state.minIou > 0) parts.push('--min-predicted-iou', String(state.minIou));
       if (state.minStability > 0) parts.push('--min-stability-score', String(state.minStability));

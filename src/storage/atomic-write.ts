@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { removeFolder } from './remove-folder.js';
 import { cleanUp } from './storage-fault.js';
 
 /** Suffix of in-progress files and folders; nothing ending in it is ever read as output. */
@@ -107,10 +108,10 @@ export async function writeDirAtomic(dir: string, fill: (tempDir: string) => Pro
         await cleanUp(() => rename(old, dir));
         throw second;
       }
-      await rm(old, { recursive: true, force: true });
+      await removeFolder(old);
     }
   } catch (err) {
-    await cleanUp(() => rm(temp, { recursive: true, force: true }));
+    await cleanUp(() => removeFolder(temp));
     throw err;
   }
 }

@@ -1,7 +1,8 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { TEMP_SUFFIX } from './atomic-write.js';
+import { removeFolder } from './remove-folder.js';
 
 const TEMP_NAME = new RegExp(`^(.*)\\.(\\d+)\\.[0-9a-f]{8}${TEMP_SUFFIX.replace('.', '\\.')}$`);
 
@@ -32,7 +33,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
     const ours = m[1] === host || m[1].endsWith(`.${host}`);
     if (!ours) continue;
     if (pid === process.pid || isAlive(pid)) continue;
-    await rm(path.join(dir, name), { recursive: true, force: true });
+    await removeFolder(path.join(dir, name));
     removed++;
   }
   return removed;
