@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempNameFor, writeDirAtomic } from '../storage/atomic-write.js';
 import { isS3 } from '../storage/location.js';
 import { BufferedFile } from '../storage/buffered-file.js';
-import { findOutputFiles, readOutputsInOrder } from '../output/read-outputs.js';
+import { findOutputFiles, isSamAmgCocoFile, readOutputsInOrder } from '../output/read-outputs.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { removeStaleTemps } from '../storage/stale-temps.js';
 import { isNonFolder, listTree } from '../storage/tree.js';
@@ -71,8 +71,6 @@ const WRITES: Record<Exclude<ExportFormat, 'coco'>, (name: string) => boolean> =
   labelstudio: (name) => name === 'tasks.json' || name === 'config.xml',
 };
 
-/** How every COCO file sam-amg writes begins (see CocoWriter): the mark of a file it may replace. */
-const COCO_EXPORT_START = '{"info":{"description":"sam-amg automatic masks"';
 
 interface FormatWriter {
   add(data: Sa1bFile, kept: Sa1bAnnotation[], source: string, summary: ExportSummary): Promise<void>;
@@ -254,16 +252,10 @@ async function checkReplaceableFolder(to: string, format: Exclude<ExportFormat, 
   if (foreign) throw refuse(`the export holds ${foreign.name}, which sam-amg did not write there`);
 }
 
-/** A COCO export replaces only a COCO file sam-amg wrote (a user's file, a per-image output, a README are left alone). */
+/** A COCO export replaces only a COCO file sam-amg wrote (a user's file, a link, a per-image output, a README are left alone). */
 async function checkReplaceableFile(to: string, destination: string): Promise<void> {
-  const handle = await open(to, 'r').catch(() => undefined);
-  if (!handle) return;
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(COCO_EXPORT_START.length), 0, COCO_EXPORT_START.length, 0);
-    if (buffer.subarray(0, bytesRead).toString('utf8') !== COCO_EXPORT_START) {
-      throw new UsageError(`${destination}: the file exists and is not a COCO file sam-amg wrote; it would be replaced: move it, or choose another`);
-    }
-  } finally {
-    await handle.close();
+  const info = await lstat(to).catch(() => undefined);
+  if (info && !(info.isFile() && (await isSamAmgCocoFile(to)))) {
+    throw new UsageError(`${destination}: the file exists and is not a COCO file sam-amg wrote; it would be replaced: move it, or choose another`);
   }
 }

@@ -5,7 +5,7 @@ import { MANIFEST_FILE } from './layout.js';
 import { TEMP_SUFFIX } from '../storage/atomic-write.js';
 import { PNG_INFO_FILE } from './png-folder.js';
 import type { Sa1bFile } from './sa1b.js';
-import { checkSa1bFile, COCO_DESCRIPTION, MAX_SA1B_FILE_BYTES } from './sa1b-schema.js';
+import { checkSa1bFile, COCO_FILE_START, MAX_SA1B_FILE_BYTES } from './sa1b-schema.js';
 
 /** Whether a file of an output folder, by its relative name, is a per-image SA-1B file (run files and temporaries are not). */
 function isOutputName(relative: string): boolean {
@@ -43,17 +43,19 @@ function tooLarge(file: string, bytes: number): Error {
   return new Error(`${file}: ${(bytes / MIB).toFixed(1)} MiB, more than the ${MAX_SA1B_FILE_BYTES / MIB} MiB a per-image file may hold`);
 }
 
-/** How a COCO file that merge or export wrote begins; a per-image file begins `{"image":`. */
-const COCO_HEAD = `{"info":{"description":${JSON.stringify(COCO_DESCRIPTION)}`;
-
-async function localHead(file: string): Promise<string> {
-  const handle = await open(file, 'r');
+/** Whether local `file` begins as every COCO file sam-amg writes does (a per-image file begins `{"image":`); false when it cannot be read. */
+export async function isSamAmgCocoFile(file: string): Promise<boolean> {
   try {
-    const head = Buffer.alloc(COCO_HEAD.length);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return head.toString('latin1', 0, bytesRead);
-  } finally {
-    await handle.close();
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(COCO_FILE_START.length);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      return head.toString('latin1', 0, bytesRead) === COCO_FILE_START;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
   }
 }
 
@@ -66,7 +68,7 @@ async function readBounded(file: string): Promise<Buffer | undefined> {
   if (!isS3(file)) {
     const size = await stat(file).then((s) => s.size, () => undefined);
     if (size !== undefined && size > MAX_SA1B_FILE_BYTES) {
-      if ((await localHead(file)) === COCO_HEAD) return undefined;
+      if (await isSamAmgCocoFile(file)) return undefined;
       throw tooLarge(file, size);
     }
   }
@@ -75,7 +77,7 @@ async function readBounded(file: string): Promise<Buffer | undefined> {
   if (bytes === undefined) throw notFound(file);
   // S3 objects are sized only once read, and a local file may have grown since.
   if (bytes.length > MAX_SA1B_FILE_BYTES) {
-    if (bytes.toString('latin1', 0, COCO_HEAD.length) === COCO_HEAD) return undefined;
+    if (bytes.toString('latin1', 0, COCO_FILE_START.length) === COCO_FILE_START) return undefined;
     throw tooLarge(file, bytes.length);
   }
   return bytes;

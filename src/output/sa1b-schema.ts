@@ -49,6 +49,8 @@ export function maxCountsLength(pixels: number): number {
 
 /** The description of every COCO file sam-amg writes; readers know a merge kept in an output folder by it. */
 export const COCO_DESCRIPTION = 'sam-amg automatic masks';
+/** How every COCO file sam-amg writes begins: what readers skip and an export may replace. */
+export const COCO_FILE_START = `{"info":{"description":${JSON.stringify(COCO_DESCRIPTION)}`;
 
 type Fields = Record<string, unknown>;
 
