@@ -7,7 +7,7 @@ import { BufferedFile } from '../storage/buffered-file.js';
 import { findOutputFiles, isSamAmgCocoFile, readOutputsInOrder } from '../output/read-outputs.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { removeStaleTemps } from '../storage/stale-temps.js';
-import { isNonFolder, listTree } from '../storage/tree.js';
+import { storeFor } from '../storage/store.js';
 import { placeInside, withExtension } from '../output/layout.js';
 import { asStorageError, cleanUp } from '../storage/storage-fault.js';
 import { UsageError } from '../settings/validate.js';
@@ -244,9 +244,9 @@ export async function exportLabels(o: ExportOptions): Promise<ExportSummary> {
  */
 async function checkReplaceableFolder(to: string, format: Exclude<ExportFormat, 'coco'>): Promise<void> {
   const refuse = (why: string) => new UsageError(`--to ${to}: ${why}; it would be replaced: move it, or choose another --to`);
-  if (await isNonFolder(to)) throw refuse('it is a link or a file, not a folder sam-amg wrote');
-  const entries = await listTree(to);
+  const entries = await storeFor(to).tree(to);
   if (!entries?.length) return;
+  if (entries[0].name === '') throw refuse('it is a link or a file, not a folder sam-amg wrote');
   if (!entries.some((e) => e.name === EXPORT_MARKER && e.kind === 'file')) throw refuse('the folder exists and is not a sam-amg export');
   const foreign = entries.find((e) => e.kind === 'other' || (e.kind === 'file' && e.name !== EXPORT_MARKER && !WRITES[format](e.name)));
   if (foreign) throw refuse(`the export holds ${foreign.name}, which sam-amg did not write there`);

@@ -12,7 +12,7 @@ export interface FailuresFile {
 }
 
 /** A line as its run wrote it, `{"path": …, "reason": …}`; undefined for anything else (not JSON, null, a number, a list, other fields). */
-function failureOf(line: string): { path: string; reason: string } | undefined {
+export function failureOf(line: string): { path: string; reason: string } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);

@@ -67,7 +67,8 @@ export function liesInside(base: string, location: string): boolean {
 export function placeInside(base: string, relative: string): string {
   const plain = plainRelativeName(relative);
   const location = joinLocation(base, ...plain.split('/'));
-  if (!liesInside(base, location) || location.replace(/\/+$/, '') === base.replace(/\/+$/, '')) {
+  // A plain name has a segment, so the place is never `base` itself: inside is strictly inside.
+  if (!liesInside(base, location)) {
     throw new UnsafeNameError(`name ${JSON.stringify(relative)} does not lie inside ${base}`);
   }
   return location;

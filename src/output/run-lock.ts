@@ -73,14 +73,13 @@ export async function lockOutputFolder(outDir: string, identity: { fingerprint: 
     if (isStorageFault(err)) return false;
     throw err;
   });
+  // Refreshed in the background; a refresh that fails (a full disk) is tried again next time.
+  const timer = held ? setInterval(() => void store.write(mine, `${JSON.stringify(record())}\n`).catch(() => undefined), LOCK_REFRESH_MS) : undefined;
+  timer?.unref();
   const release = async () => {
     clearInterval(timer);
     if (held) await store.remove(mine).catch(() => undefined);
   };
-  // Refreshed in the background; a refresh that fails (a full disk) is tried again next time.
-  const timer = setInterval(() => void store.write(mine, `${JSON.stringify(record())}\n`).catch(() => undefined), LOCK_REFRESH_MS);
-  timer.unref();
-  if (!held) clearInterval(timer);
   try {
     const names = (await store.list(outDir, true)) ?? [];
     const now = Date.now();

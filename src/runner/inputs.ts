@@ -2,10 +2,9 @@ import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UsageError } from '../settings/validate.js';
-import { plainRelativeName, UnsafeNameError } from '../output/layout.js';
+import { MANIFEST_FILE, plainRelativeName, UnsafeNameError } from '../output/layout.js';
 import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
 import { readInput } from '../storage/read-input.js';
-import { MANIFEST_FILE } from '../output/layout.js';
 
 /** Extensions taken as images (lower case, with the dot). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([

@@ -13,6 +13,7 @@ import { StaleTempSweeper } from '../storage/stale-temps.js';
 import { describeFsError, StorageError, writingTo } from '../storage/storage-fault.js';
 import { storeFor } from '../storage/store.js';
 import type { RunIdentity } from '../output/run-identity.js';
+import { failureOf } from '../output/failures-files.js';
 import { failuresFileName, MANIFEST_FILE, planOutputs } from '../output/layout.js';
 import { toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
@@ -313,17 +314,9 @@ async function readOwnFailures(outDir: string, file: string): Promise<ImageFailu
   const failures: ImageFailure[] = [];
   for (const line of bytes.toString('utf8').split('\n')) {
     if (!line.trim()) continue;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      entry = undefined;
-    }
-    const { path, reason } = (entry ?? {}) as Partial<ImageFailure>;
-    if (typeof path !== 'string' || typeof reason !== 'string') {
-      throw new UsageError(`--out ${outDir}: ${file} is not a list of sam-amg failures and would be replaced; move it, or choose another --out`);
-    }
-    failures.push({ path, reason });
+    const failure = failureOf(line);
+    if (!failure) throw new UsageError(`--out ${outDir}: ${file} is not a list of sam-amg failures and would be replaced; move it, or choose another --out`);
+    failures.push(failure);
   }
   return failures;
 }
