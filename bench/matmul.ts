@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { GraphBuilder } from '../src/graph/graph-builder.js';
 
 /** A graph of one MatMul, activations [m, k] × a constant weight [k, n], like a Linear layer. */
 export function matmulGraph(m: number, k: number, n: number): Uint8Array {

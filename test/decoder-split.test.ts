@@ -1,7 +1,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { GraphBuilder } from '../src/graph/graph-builder.js';
 import { CHANNELS, colourLogits, EMBED, firstPoint, iouHead, LOW_RES, OPSET, tokens, withMaskPrompt } from '../scripts/tiny-model/tiny-sam.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { decodeImage } from '../src/image/decode.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder, type Dim } from '../scripts/tiny-model/onnx-graph.js';
+import { GraphBuilder, type Dim } from '../src/graph/graph-builder.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { graphInfo, type FamilyId } from '../src/model/families.js';
 import { parseModel, protoGraphInfo } from '../src/graph/proto-info.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { GraphBuilder } from '../src/graph/graph-builder.js';
 import { generateMasks } from '../src/amg/generator.js';
 import { cleanLowResRegions } from '../src/amg/low-res-cleanup.js';
 import type { PromptModel } from '../src/amg/prompt-model.js';

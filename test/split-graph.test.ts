@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
-import { GraphBuilder } from '../scripts/tiny-model/onnx-graph.js';
+import { GraphBuilder } from '../src/graph/graph-builder.js';
 import { parseModel } from '../src/graph/proto-info.js';
 import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../src/graph/split.js';
 

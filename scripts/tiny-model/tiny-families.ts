@@ -4,7 +4,7 @@
  * same colour core as tiny-sam.ts, so AMG through each family's code path
  * finds the same flat-coloured shapes.
  */
-import { GraphBuilder } from './onnx-graph.js';
+import { GraphBuilder } from '../../src/graph/graph-builder.js';
 import {
   CHANNELS, colourEmbedding, colourLogits, EMBED, f32, firstPoint, i64, iouHead, LOW_RES, OPSET, resizeTo, tokens,
   TINY_INPUT_SIZE,

@@ -1,4 +1,4 @@
-import { GraphBuilder, ONNX_INT64, type Dim } from './onnx-graph.js';
+import { GraphBuilder, ONNX_INT64, type Dim } from '../../src/graph/graph-builder.js';
 
 /**
  * A tiny, deterministic SAM look-alike with the exact I/O contract of the

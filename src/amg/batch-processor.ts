@@ -1,5 +1,5 @@
 import type { AmgReference, AmgSettings } from '../settings/settings.js';
-import { processBatch, type Candidates } from './batch.js';
+import { processBatch, type Candidates, type CropFrame } from './batch.js';
 import type { BoxXyxy } from './geometry.js';
 import { MaskData } from './mask-data.js';
 import { FullUpscaler, SparseUpscaler, type UpscaleGeometry, type Upscaler } from './upscale.js';
@@ -15,6 +15,8 @@ export interface BatchFrame {
   reference: AmgReference;
   /** Hierarchical sampling's first pass: the covering threshold (see CropFrame). */
   coverAbove?: number;
+  /** Encode without filtering (see CropFrame). */
+  encodeOnly?: boolean;
 }
 
 /**
@@ -32,8 +34,13 @@ export class InlineBatchProcessor implements BatchProcessor {
   private readonly upscalers = new Map<string, Upscaler>();
 
   process(candidates: Candidates, frame: BatchFrame, settings: AmgSettings): MaskData {
-    const { cropBox, imageH, imageW, reference, coverAbove } = frame;
-    return processBatch(candidates, { cropBox, imageH, imageW, reference, coverAbove, upscaler: this.upscalerFor(frame) }, settings);
+    return processBatch(candidates, this.cropFrame(frame), settings);
+  }
+
+  /** The batch frame with this processor's upscaler for its geometry. */
+  cropFrame(frame: BatchFrame): CropFrame {
+    const { cropBox, imageH, imageW, reference, coverAbove, encodeOnly } = frame;
+    return { cropBox, imageH, imageW, reference, coverAbove, encodeOnly, upscaler: this.upscalerFor(frame) };
   }
 
   private upscalerFor(frame: BatchFrame): Upscaler {

@@ -16,6 +16,8 @@ export interface CropFrame {
   reference?: AmgReference;
   /** Hierarchical sampling's first pass: also map the crop pixels where a kept mask's logit is above this (MaskData.covered). */
   coverAbove?: number;
+  /** The candidates passed the filters already (the filter graph) and NMS: upscale and encode them all. */
+  encodeOnly?: boolean;
 }
 
 /** Decoder output for one batch: `count` candidates, in prompt order then token order. */
@@ -51,16 +53,17 @@ export function processBatch(c: Candidates, frame: CropFrame, s: AmgSettings): M
   const boxes: number[] = [];
   const stabilities: number[] = [];
   for (let i = 0; i < c.count; i++) {
-    if (s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
+    const filter = !frame.encodeOnly;
+    if (filter && s.predIouThresh > 0 && !(c.iouPreds[i] > s.predIouThresh)) continue;
     // SAM 2 cleans every candidate before its filters; a candidate the IoU filter drops is never read, so it is skipped.
     if (cleanLowRes) cleanLowResRegions(c.lowRes, i * plane, lowRes, s.minMaskRegionArea);
     const mask = upscaler.upscale(c.lowRes, i * plane, floor, ceiling);
     // The upscaler counted the pixels above both stability thresholds (its floor and ceiling).
     const stability = stabilityScore(mask.aboveCeiling, mask.aboveFloor);
-    if (s.stabilityScoreThresh > 0 && !(stability >= s.stabilityScoreThresh)) continue;
+    if (filter && s.stabilityScoreThresh > 0 && !(stability >= s.stabilityScoreThresh)) continue;
     const box = thresholdedBox(mask, cropW, MASK_THRESHOLD);
     const inImage = [box[0] + cropBox[0], box[1] + cropBox[1], box[2] + cropBox[0], box[3] + cropBox[1]];
-    if (isNearCropEdge(inImage, cropBox, imageBox)) continue;
+    if (filter && isNearCropEdge(inImage, cropBox, imageBox)) continue;
     kept.push(i);
     boxes.push(...box);
     stabilities.push(stability);

@@ -1,12 +1,15 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import { resolveSettings, type AmgSettings, type SettingsInput } from '../settings/settings.js';
+import type { Candidates } from './batch.js';
 import { InlineBatchProcessor, type BatchFrame, type BatchProcessor } from './batch-processor.js';
 import { cropBoundsRefusal, CropBoundsError } from './crop-bounds.js';
 import { cropImage } from './crop-image.js';
 import { buildLayerPointGrids, buildPointGrid, generateCropBoxes, layerPointsPerSide, type CropBox } from './geometry.js';
 import { firstPassSide, orInto, secondPassPoints } from './hierarchical.js';
 import { MaskData } from './mask-data.js';
-import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll } from './postprocess.js';
+import { filterByArea, finishCrop, mergeCrops, removeSmallRegionsAll, toImageFrame } from './postprocess.js';
+import { loosenedFilters, settleFiltered } from './graph-filter.js';
+import { Proposals } from './proposals.js';
 import type { CropEmbedding, PromptModel } from './prompt-model.js';
 import { toRecords, type MaskRecord } from './records.js';
 
@@ -83,11 +86,14 @@ export async function generateMaskData(
   const processor = options.processor ?? new InlineBatchProcessor();
   // One queue across crops, so a crop's last batches are post-processed while the next crop is encoded.
   const queue = new BatchQueue(options.batchesInFlight ?? 2, t);
-  const perCrop: (MaskData | Promise<MaskData>)[][] = [];
+  const perCrop: CropBatches[] = [];
   for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, t, options));
   await queue.drain(0);
   let started = now();
-  const finished = crops.map((crop, k) => finishCrop(MaskData.cat(perCrop[k] as MaskData[]), crop.box, s.boxNmsThresh));
+  const finished = crops.map((crop, k) => {
+    const data = MaskData.cat(perCrop[k].batches as MaskData[]);
+    return perCrop[k].nmsDone ? toImageFrame(data, crop.box) : finishCrop(data, crop.box, s.boxNmsThresh);
+  });
   t.postprocess += now() - started;
   started = now();
   let data = MaskData.cat(finished);
@@ -132,6 +138,22 @@ class BatchQueue {
   }
 }
 
+/** A crop's post-processed batches; `nmsDone` when they come from the filter graph's path, NMS already run. */
+interface CropBatches {
+  batches: (MaskData | Promise<MaskData>)[];
+  nmsDone: boolean;
+}
+
+/**
+ * Whether a crop's candidates go through the model's filter graph. Not for
+ * hierarchical sampling (its first pass maps covered pixels) nor SAM 2's
+ * low-resolution cleanup, which edit or read every candidate's full mask on the host.
+ */
+function filtersOnModel(model: PromptModel, s: AmgSettings): boolean {
+  return model.filterCandidates !== undefined && s.sampling !== 'hierarchical' &&
+    !((model.amgReference ?? 'sam') === 'sam2' && s.minMaskRegionArea > 0);
+}
+
 async function processCrop(
   image: RgbImage,
   crop: CropBox,
@@ -142,7 +164,7 @@ async function processCrop(
   queue: BatchQueue,
   t: StageTimings,
   options: GenerateOptions,
-): Promise<(MaskData | Promise<MaskData>)[]> {
+): Promise<CropBatches> {
   options.signal?.throwIfAborted();
   const started = now();
   const pixels = cropImage(image, crop.box);
@@ -160,28 +182,50 @@ async function processCrop(
     upscale: options.upscale ?? 'sparse',
     reference: model.amgReference ?? 'sam',
   };
-  const pass = (points: Float64Array, passFrame: BatchFrame, into: (MaskData | Promise<MaskData>)[]) =>
-    decodePoints(points, w, h, embedding, model, s, processor, passFrame, queue, t, options, into);
   const batches: (MaskData | Promise<MaskData>)[] = [];
+  const decode = (points: Float64Array, onBatch: OnBatch) => decodePoints(points, w, h, embedding, model, s, t, options, onBatch);
+  const toProcessor = (passFrame: BatchFrame, into: (MaskData | Promise<MaskData>)[]): OnBatch => async (candidates) => {
+    queue.push(into, processor.process(candidates, passFrame, s));
+    await queue.drain(queue.inFlight);
+  };
+  if (filtersOnModel(model, s)) {
+    // The filter graph keeps the candidates that pass; only those NMS keeps are upscaled and encoded, on the host.
+    const proposals = new Proposals(model.lowResSize ** 2);
+    const exact = new InlineBatchProcessor();
+    await decode(grid, async (c) => {
+      const started = now();
+      const filtered = await model.filterCandidates!(c.lowRes, c.iouPreds, c.count, frame, loosenedFilters(s));
+      const { kept, boxes } = settleFiltered(c, filtered, exact.cropFrame(frame), s);
+      proposals.add(c, kept, boxes);
+      t.postprocess += now() - started;
+    });
+    const started = now();
+    queue.push(batches, processor.process(proposals.survivors(s.boxNmsThresh), { ...frame, encodeOnly: true }, s));
+    t.postprocess += now() - started;
+    return { batches, nmsDone: true };
+  }
   if (s.sampling !== 'hierarchical') {
-    await pass(grid, frame, batches);
-    return batches;
+    await decode(grid, toProcessor(frame, batches));
+    return { batches, nmsDone: false };
   }
   // TinySAM: the first pass on a quarter-density grid, its covered map, then the second pass where it is not covered.
   const side = layerPointsPerSide(s.pointsPerSide, s.cropNPointsDownscaleFactor, crop.layer);
   const firstGrid = buildPointGrid(firstPassSide(side));
   const first: (MaskData | Promise<MaskData>)[] = [];
-  await pass(firstGrid, { ...frame, coverAbove: s.highScoreThresh }, first);
+  await decode(firstGrid, toProcessor({ ...frame, coverAbove: s.highScoreThresh }, first));
   await queue.drain(0);
   const covered = new Uint8Array(w * h);
   for (const data of first as MaskData[]) if (data.covered) orInto(covered, data.covered);
-  await pass(secondPassPoints(firstGrid, w, h, side, covered), frame, batches);
+  await decode(secondPassPoints(firstGrid, w, h, side, covered), toProcessor(frame, batches));
   // The second pass's masks come first, as TinySAM's `new_masks.cat(ori_masks)` joins them.
   batches.push(...(first as MaskData[]));
-  return batches;
+  return { batches, nmsDone: false };
 }
 
-/** Decodes `grid` (normalised to the crop) in batches of prompts and hands each batch to the processor, in order. */
+/** Takes one decoder batch's candidates; the time it spends counts as post-processing. */
+type OnBatch = (candidates: Candidates) => Promise<void>;
+
+/** Decodes `grid` (normalised to the crop) in batches of prompts and hands each batch's candidates on, in order. */
 async function decodePoints(
   grid: Float64Array,
   w: number,
@@ -189,12 +233,9 @@ async function decodePoints(
   embedding: CropEmbedding,
   model: PromptModel,
   s: AmgSettings,
-  processor: BatchProcessor,
-  frame: BatchFrame,
-  queue: BatchQueue,
   t: StageTimings,
   options: GenerateOptions,
-  batches: (MaskData | Promise<MaskData>)[],
+  onBatch: OnBatch,
 ): Promise<void> {
   const nPoints = grid.length / 2;
   const scaleX = embedding.pointScaleX;
@@ -212,21 +253,17 @@ async function decodePoints(
       prompts[2 * k + 1] = y * scaleY;
     }
     options.signal?.throwIfAborted();
-    let started = now();
+    const started = now();
     // Logits of prompts with no IoU above the threshold are never read: the filter drops them first.
     const decoded = await model.decode(embedding, prompts, count, s.predIouThresh > 0 ? { iouFloor: s.predIouThresh } : {});
     t.decode += now() - started;
     if (options.counts) options.counts.prompts += count;
-    started = now();
-    const result = processor.process({
+    await onBatch({
       count: count * MASKS_PER_PROMPT,
       lowRes: decoded.lowRes,
       iouPreds: decoded.iouPreds,
       points: repeatEach(points, MASKS_PER_PROMPT),
-    }, frame, s);
-    queue.push(batches, result);
-    t.postprocess += now() - started;
-    await queue.drain(queue.inFlight);
+    });
   }
 }
 

@@ -6,7 +6,11 @@ import { removeSmallRegions } from './regions.js';
 
 /** Per crop: NMS by predicted IoU, then boxes and points into image coordinates. */
 export function finishCrop(data: MaskData, cropBox: BoxXyxy, nmsThresh: number): MaskData {
-  const kept = data.filter(boxNms(data.boxes, data.iouPreds, nmsThresh));
+  return toImageFrame(data.filter(boxNms(data.boxes, data.iouPreds, nmsThresh)), cropBox);
+}
+
+/** Boxes and points from crop into image coordinates (in place). */
+export function toImageFrame(kept: MaskData, cropBox: BoxXyxy): MaskData {
   const [x0, y0] = cropBox;
   for (let k = 0; k < kept.length; k++) {
     kept.boxes[4 * k] += x0;

@@ -1,5 +1,7 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import type { AmgReference } from '../settings/settings.js';
+import type { BoxXyxy } from './geometry.js';
+import type { UpscaleGeometry } from './upscale.js';
 
 /**
  * How a crop maps into a model's decoder: prompt points are scaled by
@@ -33,6 +35,40 @@ export interface DecodeOptions {
   iouFloor?: number;
 }
 
+/** Where a batch of candidates sits, for a model that filters them itself. */
+export interface FilterFrame {
+  geometry: UpscaleGeometry;
+  /** XYXY crop box in the image. */
+  cropBox: BoxXyxy;
+  imageW: number;
+  imageH: number;
+}
+
+/** The filters a model runs on candidates, loosened so that none that might pass is dropped. */
+export interface CandidateFilters {
+  /** 0: off. */
+  predIouThresh: number;
+  /** 0: off. */
+  stabilityScoreThresh: number;
+  stabilityScoreOffset: number;
+  maskThreshold: number;
+  /** Kept when the stability counts would pass with this many pixels moved towards passing. */
+  slackPixels: number;
+  /** Dropped as near the crop's edge only when a box side is within `cropTolerance` of it and more than `imageTolerance` from the image's. */
+  cropTolerance: number;
+  imageTolerance: number;
+}
+
+/** The candidates kept, in ascending order, with crop-frame boxes and the stability counts. */
+export interface FilteredCandidates {
+  kept: Int32Array;
+  /** Inclusive XYXY, 4 per kept candidate. */
+  boxes: Int32Array;
+  /** Pixels above the mask threshold plus, and minus, the stability offset. */
+  intersections: Float32Array;
+  unions: Float32Array;
+}
+
 /**
  * What AMG needs from a promptable segmentation model; the ONNX code in
  * `src/model` provides it for each supported family, tests may provide their own.
@@ -52,6 +88,13 @@ export interface PromptModel {
    */
   cropSizeProblem?(width: number, height: number): string | undefined;
   embed(crop: RgbImage): Promise<CropEmbedding>;
+  /**
+   * Runs the reference's batch filters where the model runs (the filter
+   * graph): predicted IoU, stability, crop edge, on `count` candidates'
+   * low-resolution logits. Given only when the model was asked to; the
+   * generator then upscales and encodes only the masks that also survive NMS.
+   */
+  filterCandidates?(lowRes: Float32Array, iouPreds: Float32Array, count: number, frame: FilterFrame, filters: CandidateFilters): Promise<FilteredCandidates>;
   /** Decodes `count` single-point prompts given as (x, y) already scaled by the embedding's point scale. */
   decode(embedding: CropEmbedding, points: Float32Array, count: number, options?: DecodeOptions): Promise<DecodedPrompts>;
 }

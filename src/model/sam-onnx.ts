@@ -15,6 +15,7 @@ import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, sam2Preprocess, toHwcFloat } from './preprocess.js';
 import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
+import { CandidateFilterSession } from './candidate-filter.js';
 import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
 import type { FoldedAttention } from '../graph/fold-attention.js';
 
@@ -58,6 +59,17 @@ export interface RuntimeOptions {
    * these machines have no GPU).
    */
   device?: Device;
+  /**
+   * Filter candidates with the filter graph on the device, then upscale and
+   * encode only NMS survivors on the host (default: on for GPU providers; off
+   * on the CPU, where the exact sparse upscaler computes far fewer pixels).
+   */
+  filterGraph?: boolean;
+}
+
+/** `--filter-graph`'s default for a device. */
+export function defaultFilterGraph(device: Device): boolean {
+  return device.kind !== 'cpu';
 }
 
 function sessionOptions(options: RuntimeOptions, profilePrefix?: string): ort.InferenceSession.SessionOptions {
@@ -105,7 +117,16 @@ export class SamOnnxModel implements PromptModel {
     private readonly encoderGraph: GraphInfo,
     private readonly decoderGraph: GraphInfo,
     private readonly maxPromptsPerCall: number,
-  ) {}
+    private readonly candidateFilter?: CandidateFilterSession,
+  ) {
+    if (candidateFilter) {
+      this.filterCandidates = (lowRes, iouPreds, count, frame, filters) =>
+        candidateFilter.filter(lowRes, iouPreds, count, this.lowResSize, frame, filters);
+    }
+  }
+
+  /** Set when the model was loaded with the filter graph on (see RuntimeOptions.filterGraph). */
+  readonly filterCandidates?: PromptModel['filterCandidates'];
 
   get family(): FamilyId {
     return this.plan.family;
@@ -189,7 +210,8 @@ export class SamOnnxModel implements PromptModel {
         { ...sessionOptions(options, options.profileDecoderTo), ...(onCpu ? {} : { executionProviders: executionProviders(device) }) },
       );
       const decoder = await open(options.decoderGraph ?? (onCpu ? 'folded' : 'whole'));
-      const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall);
+      const filter = (options.filterGraph ?? defaultFilterGraph(device)) ? await CandidateFilterSession.open(device, sessionOptions(options)) : undefined;
+      const model = new SamOnnxModel(encoder, decoder, files, decoder.plan, config, encoderGraph, decoder.graph, maxPerCall, filter);
       await model.checkDecoderParts(open, options.onNotice);
       if (model.decoderSessions.notSplit) options.onNotice?.(`${files.decoder}: the decoder runs as one graph on every call: ${model.decoderSessions.notSplit}`);
       if (decoder.onePromptPerCall && maxPerCall > 1) {
@@ -394,6 +416,7 @@ export class SamOnnxModel implements PromptModel {
   async release(): Promise<void> {
     await this.encoder.release();
     await this.releaseDecoderParts();
+    await this.candidateFilter?.release();
   }
 }
 

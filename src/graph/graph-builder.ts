@@ -5,11 +5,14 @@ const { onnx } = onnxProto;
 export type Dim = number | string;
 export type AttrValue = number | number[] | string | { floats: number[] };
 
-const ELEM = { float: onnx.TensorProto.DataType.FLOAT, int64: onnx.TensorProto.DataType.INT64 } as const;
+const ELEM = {
+  float: onnx.TensorProto.DataType.FLOAT, int64: onnx.TensorProto.DataType.INT64, bool: onnx.TensorProto.DataType.BOOL,
+} as const;
 export type ElemType = keyof typeof ELEM;
 
-/** Exposes ONNX's numeric type codes (for Cast's `to`). */
+/** ONNX's numeric type codes (for Cast's `to`). */
 export const ONNX_INT64 = ELEM.int64;
+export const ONNX_FLOAT = ELEM.float;
 
 function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
@@ -55,12 +58,14 @@ export class GraphBuilder {
 
   constant(elem: ElemType, dims: number[], values: number[]): string {
     const name = `const_${this.counter++}`;
+    if (elem === 'bool') throw new Error('boolean constants are not supported');
     this.initializers.push(elem === 'float'
       ? { name, dims, dataType: ELEM.float, floatData: values }
       : { name, dims, dataType: ELEM.int64, int64Data: values });
     return name;
   }
 
+  /** An empty name in `inputs` is an omitted optional input (Resize's roi and scales). */
   op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputName?: string): string {
     const out = outputName ?? `${type.toLowerCase()}_${this.counter++}`;
     this.nodes.push({
@@ -73,10 +78,10 @@ export class GraphBuilder {
     return out;
   }
 
-  serialize(graphName: string, opset: number): Uint8Array {
+  serialize(graphName: string, opset: number, producer = 'sam-amg tiny-model'): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      producerName: 'sam-amg tiny-model',
+      producerName: producer,
       producerVersion: '1',
       opsetImport: [{ domain: '', version: opset }],
       graph: {
