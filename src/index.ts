@@ -34,4 +34,4 @@ export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
   resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SAMPLINGS, SETTING_SPECS, type AmgReference, type AmgSettings, type Sampling, type SettingsInput,
 } from './settings/settings.js';
-export { UsageError } from './settings/validate.js';
+export { UsageError } from './errors.js';

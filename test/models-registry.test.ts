@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -158,21 +158,33 @@ describe('models pull from a local server', () => {
     expect(readdirSync(path.join(e.SAM_AMG_HOME!, 'downloads'))).toEqual([]);
   });
 
-  it('resumes a download cut in the middle with an HTTP Range request', async () => {
+  it('resumes a download cut in the middle with an HTTP Range request, in the same pull and from the part an earlier one left', async () => {
+    const url = '/x/big/resolve/r1/enc.onnx';
+    const ranges = (from: number) => server.requests.slice(from).filter((r) => r.url === url).map((r) => r.range);
     const e = env();
-    server.cutOnce.add('/x/big/resolve/r1/enc.onnx');
+    server.cutOnce.add(url);
     const first = await runCli(['models', 'pull', 'resumable'], { env: e });
-    expect(first.code).toBe(2);
-    expect(first.stderr).toMatch(/download of .*\/x\/big\/resolve\/r1\/enc\.onnx broke off after \d+ bytes.*; run the same command again to resume/);
-    const [part] = readdirSync(path.join(e.SAM_AMG_HOME!, 'downloads'));
-    const partSize = readFileSync(path.join(e.SAM_AMG_HOME!, 'downloads', part)).length;
+    expect(first.code, first.stderr).toBe(0);
+    const [whole, resumed] = ranges(0);
+    expect(whole).toBeUndefined();
+    const partSize = Number(/^bytes=(\d+)-$/.exec(resumed ?? '')?.[1]);
     expect(partSize).toBeGreaterThan(0);
     expect(partSize).toBeLessThan(hwc.encoder.length);
-    expect(existsSync(path.join(e.SAM_AMG_HOME!, 'models/resumable'))).toBe(false);
-    const second = await runCli(['models', 'pull', 'resumable'], { env: e });
-    expect(second.code, second.stderr).toBe(0);
-    expect(server.requests.filter((r) => r.url === '/x/big/resolve/r1/enc.onnx').map((r) => r.range)).toEqual([undefined, `bytes=${partSize}-`]);
+    expect(ranges(0)).toHaveLength(2);
     expect(readFileSync(path.join(e.SAM_AMG_HOME!, 'models/resumable/encoder.onnx')).equals(hwc.encoder)).toBe(true);
+    expect(readdirSync(path.join(e.SAM_AMG_HOME!, 'downloads'))).toEqual([]);
+
+    // A pull killed mid-file leaves its part: the next one asks only for the rest.
+    const again = env();
+    const downloads = path.join(again.SAM_AMG_HOME!, 'downloads');
+    mkdirSync(downloads, { recursive: true });
+    writeFileSync(path.join(downloads, 'resumable.encoder.enc.onnx.part'), hwc.encoder.subarray(0, 1000));
+    const from = server.requests.length;
+    const second = await runCli(['models', 'pull', 'resumable'], { env: again });
+    expect(second.code, second.stderr).toBe(0);
+    expect(ranges(from)).toEqual(['bytes=1000-']);
+    expect(readFileSync(path.join(again.SAM_AMG_HOME!, 'models/resumable/encoder.onnx')).equals(hwc.encoder)).toBe(true);
+    expect(existsSync(path.join(downloads, 'resumable.encoder.enc.onnx.part'))).toBe(false);
   });
 
   it('reports a 404 with the URL', async () => {

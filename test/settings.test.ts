@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateMasks } from '../src/amg/generator.js';
 import type { PromptModel } from '../src/amg/prompt-model.js';
 import { DEFAULT_SETTINGS, resolveSettings } from '../src/settings/settings.js';
-import { UsageError } from '../src/settings/validate.js';
+import { UsageError } from '../src/errors.js';
 
 describe('settings', () => {
   it('default to the reference constructor values', () => {

@@ -6,7 +6,7 @@ import {
   baseUrl, cacheDir, entryOf, formatSize, loadRegistry, modelDirOf, type Registry,
 } from '../model/registry.js';
 import { modelFilesIn, type ModelFiles } from '../model/sam-onnx.js';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { downloadProgress } from './progress.js';
 
 export interface ModelChoice {

@@ -9,7 +9,7 @@ import { drawOverlay, overlayPng, writeOverlay } from '../output/overlay.js';
 import { liesInside, placeInside, withExtension } from '../output/layout.js';
 import { StaleTempSweeper } from '../storage/stale-temps.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
-import { checkNumber, UsageError } from '../settings/validate.js';
+import { checkNumber, UsageError } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { EXIT } from './run-command.js';
 

@@ -1,6 +1,6 @@
 import type { Sa1bAnnotation, Sa1bFile } from '../output/sa1b.js';
 import { readJsonOption } from '../settings/json-option.js';
-import { checkNumber, invalid } from '../settings/validate.js';
+import { checkNumber, invalid } from '../errors.js';
 
 /**
  * Filters on stored masks, with the comparisons of the run's own filters:

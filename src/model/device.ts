@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { invalid, UsageError } from '../settings/validate.js';
+import { invalid, UsageError } from '../errors.js';
 
 export type DeviceKind = 'cpu' | 'cuda' | 'tensorrt' | 'webgpu' | 'coreml' | 'dml';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { checkNumber, invalid } from '../settings/validate.js';
+import { checkNumber, invalid } from '../errors.js';
 import { FAMILIES, type FamilyId } from './families.js';
 import type { DigestRecord } from './file-digest.js';
 import { SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import yauzl from 'yauzl';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { DownloadError, downloadFile, type DownloadLimits, type ProgressFn } from '../storage/download.js';
 import { digestRecord, sha256File } from './file-digest.js';
-import { downloadResumable, type ProgressFn } from './download.js';
 import { ModelError } from './model-error.js';
 import {
   baseUrl, downloadsDirOf, entryOf, modelDirOf, Pins, sourceUrl, type Registry, type RegistryEntry, type Source,
@@ -17,6 +17,32 @@ export interface PullOptions {
   env?: NodeJS.ProcessEnv;
   /** Called for each file once its server answers; returns a progress callback for bytes received. */
   onFile?: (label: string, url: string) => ProgressFn | undefined;
+  /** Default MODEL_DOWNLOAD_LIMITS. */
+  limits?: DownloadLimits;
+}
+
+/**
+ * Model files run to several GB: no limit on the whole download's time and
+ * a size limit only against a runaway body; a minute without a byte fails an
+ * attempt, and each retry (stalls included) resumes where the last broke off.
+ */
+export const MODEL_DOWNLOAD_LIMITS: DownloadLimits = { timeoutSeconds: 60, maxBytes: 64 * 2 ** 30, retries: 3 };
+
+/** A failed download in pull's words: a break names what is kept for the next pull to resume. */
+function pullError(err: DownloadError): ModelError {
+  const { url, failure: f, received } = err;
+  const tries = err.exhausted && err.attempts > 1 ? err.attempts : 0;
+  switch (f.kind) {
+    case 'unreachable': return new ModelError(`cannot reach ${url}${tries ? ` after ${tries} attempts` : ''} (${f.cause})`);
+    case 'dropped':
+    case 'stalled': {
+      const cause = f.kind === 'dropped' ? f.cause : `no data for ${f.seconds} s`;
+      return new ModelError(`download of ${url} broke off after ${received} bytes${tries ? ` and ${tries} attempts` : ''} (${cause}); run the same command again to resume`);
+    }
+    case 'digest': return new ModelError(`checksum mismatch for ${url}: expected sha256 ${f.expected}, got ${f.sha256}; the download was deleted`);
+    case 'size': return new ModelError(`size mismatch for ${url}: expected ${f.expected} bytes, got ${f.size}; the download was deleted`);
+    default: return new ModelError(err.message);
+  }
 }
 
 /** What a model folder's model.json says beyond the runtime settings: where it came from. */
@@ -32,22 +58,29 @@ interface PulledModelJson {
   source: string;
 }
 
-/** Downloads one source, verifies it and returns the verified part file. */
-async function fetchVerified(entry: RegistryEntry, role: string, source: Source, registry: Registry, o: PullOptions, pins: Pins): Promise<string> {
+/**
+ * Downloads one source (resuming the part file an earlier pull left in the
+ * cache's downloads), verifies its size and SHA-256 (or records the digest
+ * when none is published or pinned) and renames it to `dest`.
+ */
+async function fetchVerified(entry: RegistryEntry, role: string, source: Source, registry: Registry, o: PullOptions, pins: Pins, dest: string): Promise<void> {
   const url = sourceUrl(baseUrl(registry, o.env), source);
   const downloads = downloadsDirOf(o.cache);
   await mkdir(downloads, { recursive: true });
-  const part = path.join(downloads, `${entry.name}.${role}.${path.basename(source.path)}.part`);
-  await downloadResumable(url, part, source.size, () => o.onFile?.(`${entry.name} ${role}`, url));
-  const actual = await sha256File(part);
   const key = `${entry.name}/${role}`;
   const expected = source.sha256 ?? pins.get(key);
-  if (expected && actual !== expected) {
-    await rm(part, { force: true });
-    throw new ModelError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}; the download was deleted`);
-  }
-  if (!expected) await pins.record(key, actual);
-  return part;
+  const got = await downloadFile(url, {
+    partFile: path.join(downloads, `${entry.name}.${role}.${path.basename(source.path)}.part`),
+    dest,
+    size: source.size,
+    sha256: expected ?? undefined,
+    limits: o.limits ?? MODEL_DOWNLOAD_LIMITS,
+    retryStalls: true,
+    onStart: () => o.onFile?.(`${entry.name} ${role}`, url),
+  }).catch((err) => {
+    throw err instanceof DownloadError ? pullError(err) : err;
+  });
+  if (!expected) await pins.record(key, got.sha256);
 }
 
 function unzip(zipFile: string, into: string): Promise<string[]> {
@@ -97,21 +130,21 @@ export async function pullModel(registry: Registry, name: string, o: PullOptions
   try {
     let encoder: string;
     let decoder: string;
-    const parts: string[] = [];
     if (entry.files) {
-      for (const role of ['encoder', 'decoder'] as const) {
-        const part = await fetchVerified(entry, role, entry.files[role], registry, o, pins);
-        parts.push(part);
-        await rename(part, path.join(temp, `${role}.onnx`));
-      }
+      for (const role of ['encoder', 'decoder'] as const) await fetchVerified(entry, role, entry.files[role], registry, o, pins, path.join(temp, `${role}.onnx`));
       [encoder, decoder] = ['encoder.onnx', 'decoder.onnx'];
     } else {
       const archive = entry.archive!;
-      const part = await fetchVerified(entry, 'archive', archive, registry, o, pins);
-      const names = await unzip(part, temp);
-      encoder = pickMember(names, archive.encoder, entry, 'encoder');
-      decoder = pickMember(names, archive.decoder, entry, 'decoder');
-      parts.push(part);
+      // Verified, then unpacked and deleted: kept beside the part files, never in the models folder.
+      const zip = path.join(downloadsDirOf(o.cache), `${entry.name}.archive.${hostname()}.${process.pid}.zip`);
+      try {
+        await fetchVerified(entry, 'archive', archive, registry, o, pins, zip);
+        const names = await unzip(zip, temp);
+        encoder = pickMember(names, archive.encoder, entry, 'encoder');
+        decoder = pickMember(names, archive.decoder, entry, 'decoder');
+      } finally {
+        await rm(zip, { force: true });
+      }
     }
     const sums: Record<string, string> = {};
     const stats: PulledModelJson['files_stat'] = {};
@@ -130,7 +163,6 @@ export async function pullModel(registry: Registry, name: string, o: PullOptions
     await model.release();
     await rm(finalDir, { recursive: true, force: true });
     await rename(temp, finalDir);
-    for (const p of parts) await rm(p, { force: true });
     return finalDir;
   } catch (err) {
     await rm(temp, { recursive: true, force: true });

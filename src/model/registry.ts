@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { PACKAGE_ROOT } from '../package-root.js';
-import { invalid, UsageError } from '../settings/validate.js';
+import { invalid, UsageError } from '../errors.js';
 import { FAMILIES, type FamilyId } from './families.js';
 
 /** One downloadable file: `<base>/<repo>/resolve/<revision>/<path>`. */

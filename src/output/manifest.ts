@@ -1,4 +1,4 @@
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
 import { MANIFEST_FILE } from './layout.js';

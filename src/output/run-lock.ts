@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { isAlive } from '../storage/stale-temps.js';
 import { isStorageFault } from '../storage/storage-fault.js';

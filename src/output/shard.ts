@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalid } from '../settings/validate.js';
+import { invalid } from '../errors.js';
 
 /** Worker `index` of `count`, 0-based. */
 export interface Shard {

@@ -7,7 +7,7 @@ import { readFailuresFiles } from '../output/failures-files.js';
 import { liesInside, placeInside, UnsafeNameError } from '../output/layout.js';
 import { findOutputFiles, readOutputsInOrder } from '../output/read-outputs.js';
 import type { Sa1bFile } from '../output/sa1b.js';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { writeDirAtomic } from '../storage/atomic-write.js';
 import { BufferedFile } from '../storage/buffered-file.js';
 import { isS3, relativeTo } from '../storage/location.js';

@@ -1,10 +1,13 @@
-import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { MANIFEST_FILE, plainRelativeName, UnsafeNameError } from '../output/layout.js';
 import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
 import { readInput } from '../storage/read-input.js';
+import { RemoteFault } from '../storage/storage-fault.js';
+import { storeFor } from '../storage/store.js';
+import { listTree } from '../storage/tree.js';
 
 /** Extensions taken as images (lower case, with the dot). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -92,26 +95,12 @@ function placeable(file: string, relative: string): InputImage {
   }
 }
 
-async function walk(dir: string, prefix: string, visited: Set<string>, into: Collector): Promise<void> {
-  const real = await realpath(dir);
-  if (visited.has(real)) return; // a symlink loop, or a folder reached twice
-  visited.add(real);
-  if (await into.holdsOutputs(dir)) return;
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => byName(a.name, b.name));
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
-    let isDir = entry.isDirectory();
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) {
-      const target = await stat(full).catch(() => undefined);
-      isDir = target?.isDirectory() ?? false;
-      isFile = target?.isFile() ?? false;
-    }
-    if (isDir) await walk(full, relative, visited, into);
-    else if (isFile) into.add(full, relative, true);
-  }
+/** The files under a folder, in name order: links followed (a loop walked once), folders holding outputs not entered. */
+async function walk(dir: string, into: Collector): Promise<void> {
+  const files = await listTree(dir, {
+    followLinks: true, keep: (e) => e.kind === 'file', enter: async (folder) => !(await into.holdsOutputs(folder)),
+  });
+  for (const f of files ?? []) into.add(path.join(dir, f.name), f.name, true);
 }
 
 /** The folder part of a pattern before its first wildcard segment. */
@@ -166,27 +155,28 @@ export function urlRelative(url: string): string {
   return [parsed.host.replace(':', '_'), ...(segments.length ? segments : ['index'])].join('/');
 }
 
-/** What the store said while listing inputs or probing --out: a run error, found before any image. */
+/** What the store said while listing inputs: a run error, found before any image. */
 async function describeListing(location: string, err: unknown): Promise<UsageError> {
+  if (err instanceof RemoteFault) return new UsageError(`${location}: ${err.message}`);
   const { describeS3Error } = await import('../storage/s3.js');
   return new UsageError(`${location}: ${describeS3Error(err, parseS3(location).bucket)}`);
 }
 
 /**
  * The images under an S3 prefix, like a folder's: every key with an image
- * extension, in key order, named relative to the prefix; a single key works
- * too. Keys under the run's output prefix, or under a prefix holding a run
- * manifest, are outputs, not images.
+ * extension, listed by the store (in the order a folder walk gives), named
+ * relative to the prefix; a single key works too. Keys under the run's
+ * output prefix, or under a prefix holding a run manifest, are outputs,
+ * not images.
  */
 async function listS3(location: string, outDir: string | undefined, into: Collector): Promise<void> {
   const { bucket, key } = parseS3(location);
   if (!bucket) throw new UsageError(`${location}: no bucket named (s3://BUCKET/PREFIX)`);
-  const s3 = await import('../storage/s3.js');
-  const prefix = key ? `${key}/` : '';
-  let objects;
+  let names: string[] | undefined;
   try {
-    objects = await s3.listObjects(bucket, prefix);
-    if (objects.length === 0 && key) {
+    names = await storeFor(location).list(location);
+    if (names === undefined && key) {
+      const s3 = await import('../storage/s3.js');
       if (!(await s3.objectExists(bucket, key))) throw new UsageError(`${location}: no such object, and no objects under it`);
       into.add(location, key.split('/').pop()!, false);
       return;
@@ -194,18 +184,20 @@ async function listS3(location: string, outDir: string | undefined, into: Collec
   } catch (err) {
     throw err instanceof UsageError ? err : await describeListing(location, err);
   }
+  const prefix = key ? `${key}/` : '';
   const out = outDir && isS3(outDir) ? parseS3(outDir) : undefined;
-  const outputPrefixes = objects.filter((o) => o.key.split('/').pop() === MANIFEST_FILE).map((o) => o.key.slice(0, -MANIFEST_FILE.length));
+  // Folders (relative to the prefix, with their '/') holding outputs.
+  const outputFolders = (names ?? []).filter((n) => n.split('/').pop() === MANIFEST_FILE).map((n) => n.slice(0, -MANIFEST_FILE.length));
   const outPrefix = out?.key ? `${out.key}/` : '';
-  if (out?.bucket === bucket && outPrefix.startsWith(prefix)) outputPrefixes.push(outPrefix);
+  if (out?.bucket === bucket && outPrefix.startsWith(prefix)) outputFolders.push(outPrefix.slice(prefix.length));
   const skipped = new Set<string>();
-  for (const o of objects) {
-    const inOutput = outputPrefixes.find((p) => o.key.startsWith(p));
+  for (const name of names ?? []) {
+    const inOutput = outputFolders.find((p) => name.startsWith(p));
     if (inOutput !== undefined) {
-      skipped.add(s3Location(bucket, inOutput.replace(/\/$/, '')));
+      skipped.add(s3Location(bucket, `${prefix}${inOutput}`.replace(/\/$/, '')));
       continue;
     }
-    into.add(s3Location(bucket, o.key), o.key.slice(prefix.length), true);
+    into.add(s3Location(bucket, `${prefix}${name}`), name, true);
   }
   into.out.skippedOutputFolders.push(...skipped);
 }
@@ -232,7 +224,7 @@ export async function listInputs(sources: InputSources | string[]): Promise<Inpu
     }
     const info = await stat(p).catch(() => undefined);
     if (info?.isDirectory()) {
-      await walk(p, '', new Set(), into);
+      await walk(p, into);
     } else if (info) {
       into.add(p, path.basename(p), false);
     } else if (isDynamicPattern(p)) {

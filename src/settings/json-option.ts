@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from './validate.js';
+import { UsageError } from '../errors.js';
 
 /**
  * The JSON of a file an option names (`--point-grids`, `--reject`): a file

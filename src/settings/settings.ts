@@ -1,4 +1,4 @@
-import { checkNumber, invalid, UsageError, type NumberRule } from './validate.js';
+import { checkNumber, invalid, UsageError, type NumberRule } from '../errors.js';
 
 /**
  * Whose automatic mask generator a model's masks follow: SAM's

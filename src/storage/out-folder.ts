@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { TEMP_SUFFIX } from './atomic-write.js';
 import { describeFsError, StorageError } from './storage-fault.js';
 

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { createFileAtomic, writeDirAtomic, writeFileAtomic } from './atomic-write.js';
 import { byWalkOrder, isS3, joinLocation, parseS3, s3Location, type S3Address } from './location.js';
 import { prepareOutputFolder } from './out-folder.js';
@@ -68,7 +68,7 @@ const localStore: Store = {
     for (const f of files) await writeFile(path.join(temp, f.name), f.data);
   }),
   remove: (location) => rm(location, { force: true }),
-  list: async (location, top = false) => (await listTree(location, top, (e) => e.kind === 'file'))?.map((e) => e.name),
+  list: async (location, top = false) => (await listTree(location, { top, keep: (e) => e.kind === 'file' }))?.map((e) => e.name),
   tree: async (location) => ((await isNonFolder(location)) ? [{ name: '', kind: 'other' }] : listTree(location)),
   prepare: (location) => prepareOutputFolder(location),
   foldersAppearWhole: true,

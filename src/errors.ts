@@ -1,3 +1,8 @@
+/**
+ * The errors every room may raise, and the one shape of a bad value: the
+ * bottom of the house, importing nothing of the project.
+ */
+
 /** A bad option or argument: the CLI prints the message and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
