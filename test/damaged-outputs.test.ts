@@ -108,7 +108,7 @@ describe('readers of damaged outputs', () => {
       runCli(['merge', out, '--coco', dest('merge.json')]),
       runCli(['export', out, '--format', 'coco', '--to', dest('export.json')]),
       runCli(['export', out, '--format', 'yolo', '--to', dest('labels')]),
-      runCli(['export', out, '--format', 'labelstudio', '--to', dest('ls')]),
+      runCli(['export', out, '--format', 'labelstudio', '--to', dest('ls'), '--image-root', '/data/local-files/?d=images/']),
       runCli(['export', out, '--format', 'labelmap', '--to', dest('maps')]),
       runCli(['inspect', out, '--json', '--viz', dest('viz'), '--images', images]),
       runCli(['report', out, '--to', dest('report'), '--images', images, '--quiet']),

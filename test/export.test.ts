@@ -7,7 +7,8 @@ import { brushRleReference } from '../src/export/label-studio.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../src/output/sa1b.js';
 import { decodeCountsString } from '../src/rle/coco-string.js';
 import { rleToRowMajor } from '../src/rle/rle.js';
-import { fillPolygon, PHOTOS, runCli, spawnCli, tempDir, TINY } from './helpers.js';
+import { PHOTOS, runCli, spawnCli, tempDir, TINY } from './helpers.js';
+import { ultralyticsMask } from './ultralytics.js';
 
 const MODEL = ['--model', TINY];
 
@@ -74,13 +75,13 @@ function iou(a: Uint8Array, b: Uint8Array): number {
   return inter / union;
 }
 
-/** Parses YOLO lines back to pixel polygons. */
-function yoloPolygons(text: string, width: number, height: number): number[][] {
+/** YOLO lines as Ultralytics' training fills them (float32 values times the size, cast to int32, cv2.fillPoly). */
+function yoloMasks(text: string, width: number, height: number): { mask: Uint8Array; values: number }[] {
   return text.trim().split('\n').filter(Boolean).map((line) => {
     const [cls, ...values] = line.split(' ');
     expect(cls).toBe('0');
-    for (const v of values) expect(v).toMatch(/^[01]\.\d{6}$/);
-    return values.map((v, i) => Number(v) * (i % 2 === 0 ? width : height));
+    for (const v of values) expect(v).toMatch(/^0\.\d{6,15}$/);
+    return { mask: ultralyticsMask(line, width, height), values: values.length };
   });
 }
 
@@ -176,7 +177,7 @@ describe('sam-amg export', () => {
     }
   });
 
-  it('yolo: filling each polygon gives its mask with holes filled; one-component masks without holes keep IoU >= 0.98 simplified', async () => {
+  it('yolo: each line, filled as Ultralytics does, gives its mask with holes filled (several components: and their bridges); one-component masks without holes keep IoU >= 0.98 simplified', async () => {
     // Ultralytics finds labels in a folder named labels beside the images folder.
     const exact = path.join(tempDir(), 'labels');
     const simple = path.join(tempDir(), 'labels');
@@ -192,20 +193,27 @@ describe('sam-amg export', () => {
     for (const file of files) {
       const { width, height } = file.image;
       const name = file.image.file_name.replace(/\.[^.]+$/, '.txt');
-      const polygons = yoloPolygons(readFileSync(path.join(exact, name), 'utf8'), width, height);
-      const simplified = yoloPolygons(readFileSync(path.join(simple, name), 'utf8'), width, height);
+      const polygons = yoloMasks(readFileSync(path.join(exact, name), 'utf8'), width, height);
+      const simplified = yoloMasks(readFileSync(path.join(simple, name), 'utf8'), width, height);
       expect(polygons).toHaveLength(file.annotations.length);
       for (const [k, a] of file.annotations.entries()) {
         const mask = decode(a.segmentation);
         const filled = filledMask(mask, width, height);
-        expect(iou(fillPolygon(polygons[k], width, height), filled), `${name} mask ${a.id}`).toBe(1);
-        vertices = [vertices[0] + polygons[k].length, vertices[1] + simplified[k].length];
         const components = componentCount(mask, width, height);
         const hasHoles = iou(filled, mask) < 1;
-        if (components > 1) multi++;
+        if (components > 1) {
+          // Every pixel of the mask, holes filled, and the pixels the bridges between components cross.
+          multi++;
+          let missing = 0;
+          for (let p = 0; p < mask.length; p++) if (filled[p] && !polygons[k].mask[p]) missing++;
+          expect(missing, `${name} mask ${a.id}`).toBe(0);
+        } else {
+          expect(iou(polygons[k].mask, filled), `${name} mask ${a.id}`).toBe(1);
+        }
+        vertices = [vertices[0] + polygons[k].values, vertices[1] + simplified[k].values];
         if (hasHoles) holed++;
         if (components === 1 && !hasHoles && a.area >= 400) {
-          expect(iou(fillPolygon(simplified[k], width, height), mask), `${name} mask ${a.id} simplified`).toBeGreaterThanOrEqual(0.98);
+          expect(iou(simplified[k].mask, mask), `${name} mask ${a.id} simplified`).toBeGreaterThanOrEqual(0.98);
           checked++;
         }
       }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { joinRings, labelComponents, labelsByFlood, maskInBox, maskPolygon, outerRings, simplifyRing, type Ring } from '../src/export/polygons.js';
+import { componentStarts, joinRings, maskInBox, maskPolygon, outerRings, simplifyRing, type Ring } from '../src/export/polygons.js';
 import { encodeCountsString } from '../src/rle/coco-string.js';
 import { rleFromRowMajor } from '../src/rle/rle.js';
-import { fillPolygon } from './helpers.js';
+import { fillPoly } from './ultralytics.js';
 
 /** A row-major mask from rows of '#' (inside) and '.' (outside). */
 function mask(rows: string[]): { data: Uint8Array; width: number; height: number } {
@@ -25,21 +25,22 @@ const segmentationOf = (m: ReturnType<typeof mask>) => {
 };
 
 describe('mask outlines as polygons', () => {
-  it('a single pixel and a rectangle: their four corners, clockwise from the top-left', () => {
+  // Every expected ring here is what OpenCV 4.6's findContours(RETR_EXTERNAL, CHAIN_APPROX_SIMPLE) gives, in its order reversed.
+  it('vertices on the boundary pixels, counter-clockwise on screen from the first pixel: a pixel is one vertex, a rectangle four', () => {
     const one = mask(['...', '.#.', '...']);
-    expect(outerRings(one.data, one.width, one.height)).toEqual([[1, 1, 2, 1, 2, 2, 1, 2]]);
+    expect(outerRings(one.data, one.width, one.height)).toEqual([[1, 1]]);
     const rect = mask(['.....', '.###.', '.###.', '.....']);
-    expect(outerRings(rect.data, rect.width, rect.height)).toEqual([[1, 1, 4, 1, 4, 3, 1, 3]]);
+    expect(outerRings(rect.data, rect.width, rect.height)).toEqual([[1, 1, 1, 2, 3, 2, 3, 1]]);
   });
 
-  it('an L: six corners, collinear ones dropped', () => {
+  it('an L: a vertex wherever the step changes direction, the way back along the inner corner included', () => {
     const l = mask(['#..', '#..', '###']);
-    expect(outerRings(l.data, l.width, l.height)).toEqual([[0, 0, 1, 0, 1, 2, 3, 2, 3, 3, 0, 3]]);
+    expect(outerRings(l.data, l.width, l.height)).toEqual([[0, 0, 0, 2, 2, 2, 1, 2, 0, 1]]);
   });
 
-  it('diagonal neighbours are one component (8-connectivity), its ring touching itself at the shared corner', () => {
+  it('diagonal neighbours are one component (8-connectivity): a diagonal line is its two ends', () => {
     const d = mask(['#.', '.#']);
-    expect(outerRings(d.data, d.width, d.height)).toEqual([[0, 0, 1, 0, 1, 1, 2, 1, 2, 2, 1, 2, 1, 1, 0, 1]]);
+    expect(outerRings(d.data, d.width, d.height)).toEqual([[0, 0, 1, 1]]);
   });
 
   it('holes get no ring, nor does a component inside a hole; separate components each get one', () => {
@@ -50,11 +51,10 @@ describe('mask outlines as polygons', () => {
       '#.....#....',
       '#######....',
     ]);
-    const rings = outerRings(m.data, m.width, m.height);
-    expect(rings).toEqual([[0, 0, 7, 0, 7, 5, 0, 5], [9, 1, 11, 1, 11, 3, 9, 3]]);
+    expect(outerRings(m.data, m.width, m.height)).toEqual([[0, 0, 0, 4, 6, 4, 6, 0], [9, 1, 9, 2, 10, 2, 10, 1]]);
   });
 
-  it('filling the polygon of a mask gives the mask back with its holes filled, components joined by zero-area bridges', () => {
+  it('filling the polygon of a mask as cv2.fillPoly does gives the mask back with its holes filled, components joined by bridges', () => {
     const m = mask([
       '..........',
       '.####.....',
@@ -64,12 +64,16 @@ describe('mask outlines as polygons', () => {
       '...##....#',
     ]);
     const polygon = maskPolygon(segmentationOf(m));
-    expect(rowsOf(fillPolygon(polygon, m.width, m.height), m.width)).toEqual([
+    // Three components (the right-hand square and the column touch diagonally), ringed in the order of their first pixels.
+    expect(polygon).toEqual([1, 1, 1, 3, 4, 3, 7, 3, 4, 5, 3, 5, 4, 5, 7, 3, 8, 3, 9, 4, 9, 5, 9, 4, 8, 3, 8, 2, 7, 2, 7, 3, 4, 3, 4, 1]);
+    // fillPoly draws every edge, so the bridges, walked there and back, add the pixels they cross: (5, 3), (6, 3), (5, 4), (6, 4).
+    // (The same rows as real cv2.fillPoly gives for this polygon.)
+    expect(rowsOf(fillPoly([polygon], m.width, m.height), m.width)).toEqual([
       '..........',
       '.####.....',
       '.####..##.',
-      '.####..##.',
-      '.........#',
+      '.########.',
+      '.....##..#',
       '...##....#',
     ]);
   });
@@ -82,37 +86,71 @@ describe('mask outlines as polygons', () => {
   });
 
   it('simplifies a staircase within the tolerance and keeps a square as it is', () => {
-    // A right triangle made of steps: corners at each step of the hypotenuse.
-    const stairs = mask(['#...', '##..', '###.', '####']);
+    // A right triangle made of steps: OpenCV's contour runs down, along the bottom and up the hypotenuse in one diagonal.
+    const stairs = mask(['#....', '##...', '###..', '####.', '#####']);
     const [ring] = outerRings(stairs.data, stairs.width, stairs.height);
-    expect(ring).toEqual([0, 0, 1, 0, 1, 1, 2, 1, 2, 2, 3, 2, 3, 3, 4, 3, 4, 4, 0, 4]);
-    const simple = simplifyRing(ring, 1);
-    expect(simple).toEqual([0, 0, 4, 4, 0, 4]);
-    expect(simplifyRing([0, 0, 4, 0, 4, 4, 0, 4], 1)).toEqual([0, 0, 4, 0, 4, 4, 0, 4]);
+    expect(ring).toEqual([0, 0, 0, 4, 4, 4]);
+    const blocky = mask(['##....', '##....', '####..', '####..', '######', '######']);
+    const [steps] = outerRings(blocky.data, blocky.width, blocky.height);
+    expect(steps).toEqual([0, 0, 0, 5, 5, 5, 5, 4, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1, 0]);
+    expect(simplifyRing(steps, 1)).toEqual([0, 0, 0, 5, 5, 5]);
+    expect(simplifyRing([0, 0, 0, 4, 4, 4, 4, 0], 1)).toEqual([0, 0, 0, 4, 4, 4, 4, 0]);
     // Never below three vertices.
-    expect(simplifyRing(ring, 100).length).toBeGreaterThanOrEqual(6);
+    expect(simplifyRing(steps, 100).length).toBeGreaterThanOrEqual(6);
   });
 
-  it('labels components from row runs exactly as flooding them pixel by pixel does', () => {
+  it('takes each component\'s first pixel from the RLE labeller small-region cleanup uses, as flooding the raster finds them', () => {
     let seed = 7;
     const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (const density of [0.2, 0.45, 0.6, 0.9]) {
       for (const [width, height] of [[1, 1], [1, 9], [9, 1], [17, 13], [64, 40]]) {
         const data = new Uint8Array(width * height).map(() => (next() < density ? 1 : 0));
-        const fast = labelComponents(data, width, height);
-        const reference = labelsByFlood(data, width, height);
-        expect(Array.from(fast.label), `${width}x${height} at ${density}`).toEqual(Array.from(reference.label));
-        expect(fast.first).toEqual(reference.first);
+        const starts = componentStarts(rleFromRowMajor(data, height, width));
+        expect(starts, `${width}x${height} at ${density}`).toEqual(firstPixelsByFlood(data, width, height));
       }
     }
     // A U whose arms meet only at the bottom, and diagonal steps: one component each.
     const u = mask(['#.#', '#.#', '###', '...', '#..', '.#.', '..#']);
-    expect(labelComponents(u.data, u.width, u.height).first).toEqual([0, 12]);
+    expect(componentStarts(rleFromRowMajor(u.data, u.height, u.width))).toEqual([0, 0, 0, 4]);
   });
 
-  it('places the box of a COCO RLE, runs crossing columns included', () => {
+  it('places the box of a COCO RLE (rleBoxXyxy\'s), runs crossing columns included', () => {
     const m = mask(['....', '...#', '#..#', '#...']);
-    expect(maskInBox(segmentationOf(m))).toMatchObject({ x0: 0, y0: 1, width: 4, height: 3 });
-    expect(maskInBox(segmentationOf(mask(['..', '..'])))).toBeUndefined();
+    const box = maskInBox(rleFromRowMajor(m.data, m.height, m.width))!;
+    expect(box).toMatchObject({ x0: 0, y0: 1, width: 4, height: 3 });
+    expect(rowsOf(box.data, box.width)).toEqual(['...#', '#..#', '#...']);
+    expect(maskInBox(rleFromRowMajor(new Uint8Array(4), 2, 2))).toBeUndefined();
+    // A run over whole columns.
+    const tall = mask(['.##', '.##', '.##']);
+    expect(maskInBox(rleFromRowMajor(tall.data, 3, 3))).toMatchObject({ x0: 1, y0: 0, width: 2, height: 3 });
   });
 });
+
+/** Each 8-connected component's first pixel (x y pairs) in raster order, by flooding pixel by pixel: the reference for componentStarts. */
+function firstPixelsByFlood(data: Uint8Array, width: number, height: number): number[] {
+  const seen = new Uint8Array(data.length);
+  const starts: number[] = [];
+  for (let s = 0; s < data.length; s++) {
+    if (!data[s] || seen[s]) continue;
+    starts.push(s % width, Math.floor(s / width));
+    const stack = [s];
+    seen[s] = 1;
+    while (stack.length) {
+      const p = stack.pop()!;
+      const px = p % width;
+      const py = (p - px) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const x = px + dx;
+          const y = py + dy;
+          const q = y * width + x;
+          if (x >= 0 && y >= 0 && x < width && y < height && data[q] && !seen[q]) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+        }
+      }
+    }
+  }
+  return starts;
+}

@@ -2,7 +2,9 @@ import { rleFromColumnMajor, rleToColumnMajor, type Rle } from '../rle/rle.js';
 
 /**
  * Vertical runs of one value in a column-major mask, grouped into
- * 8-connected components by sweeping neighbouring columns.
+ * 8-connected components by sweeping neighbouring columns. The one
+ * component labeller: small-region cleanup here, and the YOLO export's
+ * outlines (export/polygons.ts takes each component's first pixel from it).
  */
 export interface Components {
   column: Int32Array;

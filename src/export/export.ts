@@ -10,11 +10,11 @@ import { removeStaleTemps } from '../storage/stale-temps.js';
 import { storeFor } from '../storage/store.js';
 import { placeInside, withExtension } from '../output/layout.js';
 import { asStorageError, cleanUp } from '../storage/storage-fault.js';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { CocoWriter } from './coco.js';
 import { labelMap, labelMapPng } from './label-map.js';
-import { brushRle, LABEL_STUDIO_CONFIG, labelStudioTask, referenceBrushEncoder } from './label-studio.js';
+import { brushRle, LABEL_STUDIO_CONFIG, labelStudioNotes, labelStudioTask, referenceBrushEncoder } from './label-studio.js';
 import { keptAnnotations, type StoredMaskFilter } from './mask-filter.js';
 import { writeYoloLabels, yoloDataYaml } from './yolo.js';
 
@@ -112,7 +112,9 @@ async function folderWriter(o: ExportOptions, dir: string): Promise<FormatWriter
   let count = 0;
   await tasks.write('[');
   return {
-    add: async (data, kept) => {
+    add: async (data, kept, _source, summary) => {
+      // Said once, with the first task's name as the example.
+      if (count === 0) summary.notes.push(...labelStudioNotes(o.imageRoot, data.image.file_name));
       await tasks.write(`${count++ ? ',' : ''}\n${labelStudioTask(data, kept, o.imageRoot ?? '', encode)}`);
     },
     finish: async () => {

@@ -96,6 +96,54 @@ export function modelVersion(file: Sa1bFile): string {
   return `sam-amg ${info.version} encoder ${info.model.encoder.slice(0, 12)} decoder ${info.model.decoder.slice(0, 12)} fingerprint ${info.fingerprint.slice(0, 12)}`;
 }
 
+/** Bytes `urllib.parse.quote` leaves as they are: ASCII letters and digits, `_.-~`, and its default safe `/`. */
+const UNRESERVED = /^[A-Za-z0-9_.\-~/]$/;
+
+/**
+ * A file_name as Python's `urllib.parse.quote(name)` writes it: each UTF-8
+ * byte but letters, digits, `_.-~` and `/` as %XX. Label Studio's local
+ * files URL, `/data/local-files/?d=<path>`, is read as a query string (Django
+ * turns `+` into a space and decodes %XX, label-studio-converter `unquote`s
+ * it), its own Local Files sync writes `quote(path)` there, and unescaped a
+ * `#` would end the URL and `&` or `?` cut the path short.
+ */
+export function quotePath(name: string): string {
+  let out = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && UNRESERVED.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * `data.image`: the prefix, then the file_name escaped as a URL path
+ * (quotePath), except after a cloud storage URI (`s3://`, `gs://`,
+ * `azure-blob://`…, any scheme but http and https): Label Studio takes the
+ * object key from such a URI as it is written, without unescaping it.
+ */
+export function imageLocation(imageRoot: string, fileName: string): string {
+  const scheme = imageRoot.match(/^([A-Za-z][A-Za-z0-9+.-]*):\/\//)?.[1].toLowerCase();
+  return imageRoot + (scheme && scheme !== 'http' && scheme !== 'https' ? fileName : quotePath(fileName));
+}
+
+/**
+ * What the user should know about the tasks' `data.image`, a line each:
+ * without `--image-root` it is a bare file_name, which Label Studio cannot
+ * open; a prefix that ends in neither `/` nor `=` runs into the name.
+ * `fileName` is one of the tasks' names, shown as the example.
+ */
+export function labelStudioNotes(imageRoot: string | undefined, fileName: string): string[] {
+  if (!imageRoot) {
+    return [`--image-root not given: each task's data.image is a bare file_name (${JSON.stringify(quotePath(fileName))}), which Label Studio cannot open; `
+      + 'for its local files pass --image-root \'/data/local-files/?d=IMAGES/\', IMAGES the folder the images were read from, relative to LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT'];
+  }
+  if (!/[/=]$/.test(imageRoot)) {
+    return [`--image-root ${imageRoot} ends in neither / nor =, so the names run into it: data.image is ${JSON.stringify(imageLocation(imageRoot, fileName))}`];
+  }
+  return [];
+}
+
 /** One task of Label Studio's JSON import: the image and one prediction holding every mask as a brush result. */
 export function labelStudioTask(file: Sa1bFile, annotations: readonly Sa1bAnnotation[], imageRoot: string,
   encode: (segmentation: Sa1bAnnotation['segmentation']) => Uint8Array = brushRle): string {
@@ -112,6 +160,6 @@ export function labelStudioTask(file: Sa1bFile, annotations: readonly Sa1bAnnota
     value: { format: 'rle', rle: Array.from(encode(a.segmentation)), brushlabels: [LABEL_STUDIO_NAMES.label] },
   }));
   const score = annotations.length ? annotations.reduce((s, a) => s + a.predicted_iou, 0) / annotations.length : 0;
-  return `{"data":${JSON.stringify({ image: imageRoot + file_name })},"predictions":[{"model_version":${JSON.stringify(modelVersion(file))},`
+  return `{"data":${JSON.stringify({ image: imageLocation(imageRoot, file_name) })},"predictions":[{"model_version":${JSON.stringify(modelVersion(file))},`
     + `"score":${score},"result":[${results.join(',')}]}]}`;
 }

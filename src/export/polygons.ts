@@ -1,11 +1,17 @@
+import { connectedComponents } from '../amg/regions.js';
 import { decodeCountsString } from '../rle/coco-string.js';
+import { rleBoxXyxy, rleFromRowMajor, type Rle } from '../rle/rle.js';
 
 /**
  * A mask's outline as one polygon, for formats that hold polygons (YOLO
- * segmentation). Vertices lie on pixel corners (COCO's continuous
- * coordinates: pixel (x, y) covers [x, x + 1] × [y, y + 1]), so the polygon's
- * inside is exactly the mask's pixels: filling it by pixel centres gives the
- * mask back, holes filled. Pure: typed arrays in and out.
+ * segmentation), in the convention of OpenCV's `findContours` (what
+ * Ultralytics' own converters call, `RETR_EXTERNAL`, `CHAIN_APPROX_SIMPLE`):
+ * the vertices are the integer indices of the boundary pixels, so a vertex
+ * (x, y) is the centre of pixel (x, y), and the polygon runs through the
+ * centres of the component's boundary pixels. `cv2.fillPoly`, which
+ * Ultralytics' `polygon2mask` calls on the integer vertices, fills the
+ * pixels on the polygon's edges as well as inside it, so it gives the mask
+ * back, holes filled. Pure: typed arrays in and out.
  */
 
 /** A closed ring of vertices, x0 y0 x1 y1 …, the last joined back to the first. */
@@ -20,49 +26,41 @@ interface BoxMask {
   data: Uint8Array;
 }
 
-/** The mask's pixels inside its bounding box, from a COCO RLE (column-major runs); undefined when empty. */
-export function maskInBox(segmentation: { size: [number, number]; counts: string }): BoxMask | undefined {
-  const [h] = segmentation.size;
-  const counts = decodeCountsString(segmentation.counts);
-  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
-  for (let i = 1, pos = counts[0]; i < counts.length; i += 2) {
-    const len = counts[i];
-    if (len > 0) {
-      const first = pos;
-      const last = pos + len - 1;
-      const c0 = Math.floor(first / h);
-      const c1 = Math.floor(last / h);
-      x0 = Math.min(x0, c0);
-      x1 = Math.max(x1, c1);
-      // A run over several columns covers every row of the columns between.
-      y0 = Math.min(y0, c1 > c0 ? 0 : first % h);
-      y1 = Math.max(y1, c1 > c0 ? h - 1 : last % h);
-    }
-    pos += len + (counts[i + 1] ?? 0);
-  }
-  if (x1 < 0) return undefined;
+/**
+ * The mask's pixels inside its bounding box (rleBoxXyxy's, the box every
+ * RLE reader shares), from a COCO RLE (column-major runs); undefined when empty.
+ */
+export function maskInBox(rle: Rle): BoxMask | undefined {
+  const { counts } = rle;
+  let empty = true;
+  for (let i = 1; i < counts.length && empty; i += 2) empty = counts[i] === 0;
+  if (empty) return undefined;
+  const [h] = rle.size;
+  const [x0, y0, x1, y1] = rleBoxXyxy(rle);
   const width = x1 - x0 + 1;
   const height = y1 - y0 + 1;
   const data = new Uint8Array(width * height);
   for (let i = 1, pos = counts[0]; i < counts.length; i += 2) {
-    for (let p = pos, end = pos + counts[i]; p < end; p++) {
-      const x = Math.floor(p / h) - x0;
-      const y = (p % h) - y0;
-      if (y >= 0 && y < height) data[y * width + x] = 1;
+    const end = pos + counts[i];
+    // A run may cross columns: each column's part is one vertical stroke.
+    for (let p = pos; p < end;) {
+      const c = Math.floor(p / h);
+      const columnEnd = Math.min(end, (c + 1) * h);
+      const x = c - x0;
+      for (let y = p - c * h - y0, yEnd = columnEnd - c * h - y0; y < yEnd; y++) data[y * width + x] = 1;
+      p = columnEnd;
     }
-    pos += counts[i] + (counts[i + 1] ?? 0);
+    pos = end + (counts[i + 1] ?? 0);
   }
   return { x0, y0, width, height, data };
 }
 
-// Directions, clockwise on screen (y down): east, south, west, north.
-const DX = [1, 0, -1, 0];
-const DY = [0, 1, 0, -1];
-
 /**
  * The background reachable from outside the box through 4-connected
  * background pixels (the dual of 8-connected foreground): everything else is
- * the mask with its holes filled.
+ * the mask with its holes filled. (Not regions.ts's labeller: that one joins
+ * background pixels diagonally too, as SAM's hole filling does, which would
+ * let a hole leak out between two diagonal pixels of its wall.)
  */
 function exteriorOf(data: Uint8Array, width: number, height: number): Uint8Array {
   const outside = new Uint8Array(width * height);
@@ -93,151 +91,92 @@ function exteriorOf(data: Uint8Array, width: number, height: number): Uint8Array
   return outside;
 }
 
-/** Each pixel's 8-connected component (1, 2, … in the raster order of their first pixels; 0 outside the mask), and each component's first pixel. */
-export interface Labels {
-  label: Int32Array;
-  first: number[];
-}
-
 /**
- * Labels the components from the mask's row runs: a run joins every run of
- * the row above that it touches, diagonally included, through union-find,
- * and the labels are filled run by run. The reference is labelsByFlood.
+ * The first pixel, in raster order (topmost, then leftmost), of each
+ * 8-connected component of the mask, as x y pairs in the raster order of
+ * those pixels. The components are regions.ts's `connectedComponents`, the
+ * labeller small-region cleanup uses: one labeller, on the RLE's own
+ * column runs, so no raster is labelled here.
  */
-export function labelComponents(data: Uint8Array, width: number, height: number): Labels {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const parent: number[] = [];
-  const find = (r: number): number => {
-    while (parent[r] !== r) r = parent[r] = parent[parent[r]];
-    return r;
-  };
-  let above = 0;
-  let aboveEnd = 0;
-  for (let y = 0; y < height; y++) {
-    const rowStart = starts.length;
-    const row = y * width;
-    for (let x = 0; x < width;) {
-      if (!data[row + x]) {
-        x++;
-        continue;
-      }
-      const start = x;
-      while (x < width && data[row + x]) x++;
-      const r = starts.length;
-      starts.push(row + start);
-      ends.push(row + x);
-      parent.push(r);
-      // Runs of the row above that overlap [start - 1, x] (8-connectivity), found by a sweep.
-      while (above < aboveEnd && ends[above] - (row - width) < start) above++;
-      for (let k = above; k < aboveEnd && starts[k] - (row - width) <= x; k++) {
-        const a = find(k);
-        const b = find(r);
-        if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
-      }
-    }
-    above = rowStart;
-    aboveEnd = starts.length;
-  }
-  const label = new Int32Array(width * height);
-  const idOf = new Map<number, number>();
-  const first: number[] = [];
-  for (let r = 0; r < starts.length; r++) {
-    const root = find(r);
-    let id = idOf.get(root);
-    if (id === undefined) {
-      id = first.length + 1;
-      idOf.set(root, id);
-      first.push(starts[r]);
-    }
-    label.fill(id, starts[r], ends[r]);
-  }
-  return { label, first };
-}
-
-/** The same labels by flooding each component from its first pixel, pixel by pixel: the reference for labelComponents. */
-export function labelsByFlood(data: Uint8Array, width: number, height: number): Labels {
-  const label = new Int32Array(width * height);
-  const stack = new Int32Array(width * height);
-  const first: number[] = [];
-  for (let start = 0; start < data.length; start++) {
-    if (!data[start] || label[start]) continue;
-    const id = first.length + 1;
-    first.push(start);
-    let top = 0;
-    stack[top++] = start;
-    label[start] = id;
-    while (top > 0) {
-      const p = stack[--top];
-      const px = p % width;
-      const py = (p - px) / width;
-      for (let dy = -1; dy <= 1; dy++) {
-        const y = py + dy;
-        if (y < 0 || y >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const x = px + dx;
-          if (x < 0 || x >= width) continue;
-          const q = y * width + x;
-          if (data[q] && !label[q]) {
-            label[q] = id;
-            stack[top++] = q;
-          }
-        }
-      }
+export function componentStarts(rle: Rle): number[] {
+  const { column, top, componentOf, sizes } = connectedComponents(rle, 1);
+  const n = sizes.length;
+  const sx = new Int32Array(n);
+  const sy = new Int32Array(n).fill(-1);
+  for (let r = 0; r < column.length; r++) {
+    const k = componentOf[r];
+    if (sy[k] < 0 || top[r] < sy[k] || (top[r] === sy[k] && column[r] < sx[k])) {
+      sx[k] = column[r];
+      sy[k] = top[r];
     }
   }
-  return { label, first };
+  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => sy[a] - sy[b] || sx[a] - sx[b]);
+  return order.flatMap((k) => [sx[k], sy[k]]);
 }
 
 /**
  * The outer boundary of each 8-connected component of a row-major 0/1
- * mask, as rings of pixel-corner vertices with the component on the right
- * of travel (clockwise on screen), collinear vertices dropped. Components come
- * in the raster order of their first pixel. Holes have no ring, and neither
- * has a component inside another's hole (the outer ring already encloses it),
- * so the rings never nest: even-odd and non-zero fills agree.
+ * mask, as `findContours` with `RETR_EXTERNAL` and `CHAIN_APPROX_SIMPLE`
+ * gives it: vertices on the boundary pixels, counter-clockwise on screen
+ * (y down), only where the direction changes. Components come in the raster
+ * order of their first pixel (`starts`, x y pairs; componentStarts by
+ * default). Holes have no ring, and neither has a component inside another's
+ * hole (the outer ring already encloses it), so the rings never nest.
  */
-export function outerRings(data: Uint8Array, width: number, height: number, labels = labelComponents(data, width, height)): Ring[] {
-  const outside = exteriorOf(data, width, height);
+export function outerRings(data: Uint8Array, width: number, height: number,
+  starts = componentStarts(rleFromRowMajor(data, height, width))): Ring[] {
+  // A single component sits in no other's hole: the flood is for several.
+  const outside = starts.length > 2 ? exteriorOf(data, width, height) : undefined;
   const rings: Ring[] = [];
-  labels.first.forEach((start, k) => {
-    // The pixel above a component's first pixel is outside unless the component sits in a hole.
-    if (start >= width && !outside[start - width]) return;
-    rings.push(traceRing(labels.label, width, height, k + 1, start % width, Math.floor(start / width)));
-  });
+  for (let k = 0; k < starts.length; k += 2) {
+    const x = starts[k];
+    const y = starts[k + 1];
+    // The pixel above a component's first pixel is background, outside unless the component sits in a hole.
+    if (outside && y > 0 && !outside[(y - 1) * width + x]) continue;
+    rings.push(traceContour(data, width, height, x, y));
+  }
   return rings;
 }
 
+// Chain codes as OpenCV numbers them, counter-clockwise on screen from east: E, NE, N, NW, W, SW, S, SE.
+const CX = [1, 1, 0, -1, -1, -1, 0, 1];
+const CY = [0, -1, -1, -1, 0, 1, 1, 1];
+
 /**
- * Follows the cracks between the component's pixels and the rest from the
- * top-left corner of its first pixel, eastwards along its top edge. At each
- * corner it turns left when the pixel ahead-left belongs to the component
- * (so diagonal neighbours stay joined: 8-connectivity), goes straight when
- * only the pixel ahead-right does, and turns right otherwise.
+ * Suzuki and Abe's border following from a component's first pixel (x, y),
+ * the outer border as OpenCV's `findContours` follows it: the last pixel of
+ * the border is the first neighbour found clockwise from the west; from each
+ * border pixel, the next is the first neighbour found counter-clockwise
+ * after the one it came from; it stops on coming back to the first pixel
+ * from the last. A pixel is a vertex when the direction of the step leaving
+ * it differs from the step before (`CHAIN_APPROX_SIMPLE`), the first pixel
+ * included when the closing step turns there. A lone pixel is one vertex, a
+ * straight line two.
  */
-function traceRing(label: Int32Array, width: number, height: number, id: number, sx: number, sy: number): Ring {
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && label[y * width + x] === id;
+function traceContour(data: Uint8Array, width: number, height: number, x0: number, y0: number): Ring {
+  const set = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && data[y * width + x] === 1;
+  let s = 4;
+  do s = (s + 7) & 7; while (s !== 4 && !set(x0 + CX[s], y0 + CY[s]));
+  if (s === 4) return [x0, y0];
+  const x1 = x0 + CX[s];
+  const y1 = y0 + CY[s];
   const ring: Ring = [];
-  let x = sx, y = sy, d = 0;
-  do {
-    const nx = x + DX[d];
-    const ny = y + DY[d];
-    // The two pixels ahead of corner (nx, ny) when moving in direction d: ahead-left and ahead-right.
-    let aheadLeft: boolean, aheadRight: boolean;
-    switch (d) {
-      case 0: aheadLeft = inside(nx, ny - 1); aheadRight = inside(nx, ny); break;
-      case 1: aheadLeft = inside(nx, ny); aheadRight = inside(nx - 1, ny); break;
-      case 2: aheadLeft = inside(nx - 1, ny); aheadRight = inside(nx - 1, ny - 1); break;
-      default: aheadLeft = inside(nx - 1, ny - 1); aheadRight = inside(nx, ny - 1); break;
+  let previous = s ^ 4;
+  let x = x0;
+  let y = y0;
+  for (;;) {
+    do s = (s + 1) & 7; while (!set(x + CX[s], y + CY[s]));
+    if (s !== previous) {
+      ring.push(x, y);
+      previous = s;
     }
-    const turn = aheadLeft ? 3 : aheadRight ? 0 : 1;
+    const nx = x + CX[s];
+    const ny = y + CY[s];
+    if (nx === x0 && ny === y0 && x === x1 && y === y1) break;
     x = nx;
     y = ny;
-    if (turn !== 0) ring.push(x, y);
-    d = (d + turn) % 4;
-  } while (x !== sx || y !== sy || d !== 0);
-  // The start corner closes the ring: it was pushed last, as the turn from north to east.
-  ring.unshift(...ring.splice(ring.length - 2, 2));
+    s = (s + 4) & 7;
+  }
   return ring;
 }
 
@@ -350,13 +289,21 @@ export function joinRings(rings: Ring[]): Ring {
 }
 
 /**
- * A mask's polygon in image pixels: the outer boundary of each component,
- * simplified when `simplify` > 0, joined into one ring. Empty for an empty mask.
+ * A mask's polygon in image pixels, vertices on pixel centres: the outer
+ * boundary of each component, simplified when `simplify` > 0, joined into
+ * one ring. Empty for an empty mask; a lone pixel is one vertex, a straight
+ * line of pixels two.
  */
 export function maskPolygon(segmentation: { size: [number, number]; counts: string }, simplify = 0): Ring {
-  const box = maskInBox(segmentation);
+  const rle: Rle = { size: segmentation.size, counts: decodeCountsString(segmentation.counts) };
+  const box = maskInBox(rle);
   if (!box) return [];
-  const rings = outerRings(box.data, box.width, box.height).map((r) => simplifyRing(r, simplify));
+  const starts = componentStarts(rle);
+  for (let k = 0; k < starts.length; k += 2) {
+    starts[k] -= box.x0;
+    starts[k + 1] -= box.y0;
+  }
+  const rings = outerRings(box.data, box.width, box.height, starts).map((r) => simplifyRing(r, simplify));
   const ring = joinRings(rings);
   for (let i = 0; i < ring.length; i += 2) {
     ring[i] += box.x0;
