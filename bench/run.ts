@@ -29,12 +29,13 @@
  *                           (--decoder-graph modes), staged-all, folded-all (their mask stage for
  *                           every prompt, as if every prompt had a mask passing the IoU filter),
  *                           grid, hierarchical (--sampling; where records differ from the first
- *                           configuration's, their recall and precision at mask IoU >= 0.9 are given)
+ *                           configuration's, their recall and precision at mask IoU >= 0.9 are given),
+ *                           filter-graph (--filter-graph on)
  *                           (default base,jobs2,batched)
  *   --out FILE              JSON results (default bench/results/bench-<time>.json)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,14 +43,13 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { DecoderGraphMode } from '../src/model/decoder-sessions.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
-import { decodeCountsString } from '../src/rle/coco-string.js';
-import { rleToColumnMajor } from '../src/rle/rle.js';
 import { runIdentity } from '../src/runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postprocess-pool.js';
 import { runDataset } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
+import { maskMatches, recordsAgreement } from './records-agreement.js';
 
 interface Config {
   name: string;
@@ -73,6 +73,8 @@ interface Config {
   everyMask?: boolean;
   /** Point sampling (default grid). */
   sampling?: 'grid' | 'hierarchical';
+  /** --filter-graph on: the filters run as an ONNX graph, the host upscales only NMS survivors. */
+  filterGraph?: boolean;
 }
 
 const CONFIGS: Record<string, Config> = {
@@ -100,6 +102,7 @@ const CONFIGS: Record<string, Config> = {
   'folded-all': { name: 'folded-all', jobs: 1, decoderGraph: 'folded', everyMask: true },
   grid: { name: 'grid', jobs: 1, sampling: 'grid' },
   hierarchical: { name: 'hierarchical', jobs: 1, sampling: 'hierarchical' },
+  'filter-graph': { name: 'filter-graph', jobs: 1, filterGraph: true },
 };
 
 interface ChildJob {
@@ -126,84 +129,6 @@ interface ChildResult {
 
 const { args, opt } = benchOptions();
 
-/**
- * How a configuration's records compare with the first's, image by image:
- * byte-identical files, else the masks whose segmentation differs and by how
- * many pixels, and the largest difference of predicted IoU and stability score.
- */
-function recordsAgreement(firstDir: string, dir: string) {
-  let identical = 0;
-  let files = 0;
-  let masks = 0;
-  let changedMasks = 0;
-  let pixels = 0;
-  let countsDiffer = 0;
-  let maxIou = 0;
-  let maxStability = 0;
-  for (const name of readdirSync(firstDir).filter((f) => f.endsWith('.json') && !f.startsWith('.'))) {
-    files++;
-    const [a, b] = [readFileSync(path.join(firstDir, name), 'utf8'), existsSync(path.join(dir, name)) ? readFileSync(path.join(dir, name), 'utf8') : ''];
-    if (a === b) {
-      identical++;
-      masks += JSON.parse(a).annotations.length;
-      continue;
-    }
-    const [x, y] = [JSON.parse(a).annotations as Annotation[], b ? JSON.parse(b).annotations as Annotation[] : []];
-    masks += x.length;
-    if (x.length !== y.length) {
-      countsDiffer++;
-      continue;
-    }
-    x.forEach((m, k) => {
-      const n = y[k];
-      maxIou = Math.max(maxIou, Math.abs(m.predicted_iou - n.predicted_iou));
-      maxStability = Math.max(maxStability, Math.abs(m.stability_score - n.stability_score));
-      if (m.segmentation.counts === n.segmentation.counts) return;
-      changedMasks++;
-      const [p, q] = [m, n].map((t) => rleToColumnMajor({ size: t.segmentation.size, counts: decodeCountsString(t.segmentation.counts) }));
-      for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) pixels++;
-    });
-  }
-  const summary = identical === files ? 'identical'
-    : `${files - identical}/${files} files differ; ${countsDiffer} in mask count; ${changedMasks}/${masks} masks, ${pixels} px; max Δ IoU ${maxIou.toExponential(1)}, Δ stability ${maxStability.toExponential(1)}`;
-  return { files, identical, masks, countsDiffer, changedMasks, pixels, maxIou, maxStability, summary };
-}
-
-interface Annotation { predicted_iou: number; stability_score: number; bbox: number[]; segmentation: { size: [number, number]; counts: string } }
-
-/**
- * How well a configuration's masks match the first's where they are not the
- * same records: recall, the first's masks with a mask of this one at mask
- * IoU ≥ 0.9, and precision, this one's masks with such a match in the first.
- */
-function maskMatches(firstDir: string, dir: string): { recall: number; precision: number; summary: string } {
-  let [found, reference, matched, produced] = [0, 0, 0, 0];
-  for (const name of readdirSync(firstDir).filter((f) => f.endsWith('.json') && !f.startsWith('.'))) {
-    const read = (d: string) => (existsSync(path.join(d, name)) ? JSON.parse(readFileSync(path.join(d, name), 'utf8')).annotations as Annotation[] : []);
-    const [x, y] = [read(firstDir), read(dir)];
-    const decode = (a: Annotation) => rleToColumnMajor({ size: a.segmentation.size, counts: decodeCountsString(a.segmentation.counts) });
-    const [mx, my] = [x.map(decode), y.map(decode)];
-    const overlaps = (a: Annotation, b: Annotation) => a.bbox[0] <= b.bbox[0] + b.bbox[2] && b.bbox[0] <= a.bbox[0] + a.bbox[2]
-      && a.bbox[1] <= b.bbox[1] + b.bbox[3] && b.bbox[1] <= a.bbox[1] + a.bbox[3];
-    const iou = (p: Uint8Array, q: Uint8Array) => {
-      let [inter, union] = [0, 0];
-      for (let i = 0; i < p.length; i++) {
-        inter += p[i] & q[i];
-        union += p[i] | q[i];
-      }
-      return union ? inter / union : 0;
-    };
-    const good = x.map((a, i) => y.map((b, j) => overlaps(a, b) && iou(mx[i], my[j]) >= 0.9));
-    reference += x.length;
-    produced += y.length;
-    found += good.filter((row) => row.some(Boolean)).length;
-    matched += y.filter((_, j) => good.some((row) => row[j])).length;
-  }
-  const recall = reference ? found / reference : 1;
-  const precision = produced ? matched / produced : 1;
-  return { recall, precision, summary: `recall ${recall.toFixed(3)} (${found}/${reference}), precision ${precision.toFixed(3)} (${matched}/${produced}) at mask IoU ≥ 0.9` };
-}
-
 async function child(job: ChildJob): Promise<ChildResult> {
   const { config } = job;
   const files = {
@@ -212,7 +137,7 @@ async function child(job: ChildJob): Promise<ChildResult> {
   };
   const model = await SamOnnxModel.load(files, {
     threads: config.threads, graphOptimizationLevel: config.optimization, enableMemPattern: config.memPattern,
-    promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph ?? job.decoderGraph,
+    promptsPerCall: config.promptsPerCall, decoderGraph: config.decoderGraph ?? job.decoderGraph, filterGraph: config.filterGraph ?? false,
   });
   if (config.everyMask) {
     const decode = model.decode.bind(model);

@@ -3,6 +3,7 @@
  * in for: the same candidates kept, with the same boxes, and the same records
  * from whole images.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { CandidateFilterSession } from '../src/model/candidate-filter.js';
 import { CPU } from '../src/model/device.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { resolveSettings, type AmgSettings } from '../src/settings/settings.js';
-import { PHOTO_NAMES, PHOTOS, TINY } from './helpers.js';
+import { PHOTO_NAMES, PHOTOS, runCli, tempDir, TINY, writeScenes } from './helpers.js';
 
 /** Deterministic candidates: steep cones (masks with a thin stability band), shallow ones (failing it), empty and full planes. */
 function candidates(n: number, lowRes: number, seed: number): Candidates {
@@ -114,4 +115,22 @@ it('the graph is a valid ONNX model onnxruntime loads on the CPU', async () => {
   const session = await ort.InferenceSession.create(buildFilterGraph());
   expect(session.outputNames).toEqual(['kept', 'boxes', 'intersections', 'unions']);
   await session.release();
+});
+
+describe('sam-amg --filter-graph', () => {
+  it('writes the same files with on as with off, and refuses other values in one line', async () => {
+    const images = tempDir();
+    await writeScenes(images, 2, [96, 64]);
+    const outs = { on: tempDir(), off: tempDir() };
+    for (const mode of ['on', 'off'] as const) {
+      const res = await runCli([images, '--out', outs[mode], '--model', TINY, '--points-per-side', '8', '--filter-graph', mode, '--quiet']);
+      expect(res.code, res.stderr).toBe(0);
+    }
+    const files = readdirSync(path.join(outs.off, 'a'));
+    expect(files).toEqual(['scene-000.json', 'scene-001.json']);
+    for (const f of files) expect(readFileSync(path.join(outs.on, 'a', f), 'utf8')).toBe(readFileSync(path.join(outs.off, 'a', f), 'utf8'));
+    const bad = await runCli([images, '--out', tempDir(), '--model', TINY, '--filter-graph', 'yes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^sam-amg: option '--filter-graph <on\|off>' argument 'yes' is invalid\. Allowed choices are on, off\./)]);
+  });
 });

@@ -13,7 +13,7 @@ import { runDataset } from '../runner/run-dataset.js';
 import { parseShard } from '../output/shard.js';
 import { readJsonOption } from '../settings/json-option.js';
 import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
-import { checkNumber, invalid, UsageError } from '../settings/validate.js';
+import { checkNumber, invalid, UsageError } from '../errors.js';
 import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, storage: 3, interrupted: 130 } as const;
@@ -28,6 +28,7 @@ export interface RunCliOptions {
   postprocessWorkers?: string;
   promptsPerCall?: string;
   decoderGraph?: DecoderGraphMode;
+  filterGraph?: 'on' | 'off';
   device?: string;
   jobs: string;
   list?: string[];
@@ -112,7 +113,7 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   const files = await chooseModel(o);
 
   const model = await SamOnnxModel.load(files, {
-    threads, promptsPerCall, decoderGraph: o.decoderGraph, device, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
+    threads, promptsPerCall, decoderGraph: o.decoderGraph, filterGraph: o.filterGraph === undefined ? undefined : o.filterGraph === 'on', device, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
   });
   const settings = resolveSettings(raw, o.preset, 'flags', model.amgReference);
   const identity = await runIdentity(files, settings, o.format as OutputFormat);

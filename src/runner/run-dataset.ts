@@ -17,7 +17,7 @@ import { failureOf } from '../output/failures-files.js';
 import { failuresFileName, MANIFEST_FILE, planOutputs } from '../output/layout.js';
 import { toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
-import { UsageError } from '../settings/validate.js';
+import { UsageError } from '../errors.js';
 import type { ImageTimings, RunEvent } from './events.js';
 import { listInputs, type InputImage, type InputSources } from './inputs.js';
 import { claimOutputFolder } from '../output/manifest.js';
