@@ -185,7 +185,9 @@ async function processCrop(
   const batches: (MaskData | Promise<MaskData>)[] = [];
   const decode = (points: Float64Array, onBatch: OnBatch) => decodePoints(points, w, h, embedding, model, s, t, options, onBatch);
   const toProcessor = (passFrame: BatchFrame, into: (MaskData | Promise<MaskData>)[]): OnBatch => async (candidates) => {
+    const started = now();
     queue.push(into, processor.process(candidates, passFrame, s));
+    t.postprocess += now() - started;
     await queue.drain(queue.inFlight);
   };
   if (filtersOnModel(model, s)) {
