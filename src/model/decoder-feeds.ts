@@ -62,10 +62,13 @@ export function promptFeeds(plan: FamilyPlan, graph: GraphInfo, embedding: OnnxE
     if (d.paddingPoint) labels[perPrompt * k + 1] = -1;
   }
   const maskInputs = () => {
-    if (zeros.data.length < n * L * L) zeros.data = new Float32Array(n * L * L);
+    // One mask prompt for every point prompt, or, where the graph declares one (segment_anything's export, its
+    // prompt axis freed; src/graph/prompt-axis.ts), one for the whole call: AMG's is always the empty one.
+    const m = graph.inputs.get('mask_input')?.shape[0] === 1 ? 1 : n;
+    if (zeros.data.length < m * L * L) zeros.data = new Float32Array(m * L * L);
     return {
-      mask_input: f32('mask_input', zeros.data.subarray(0, n * L * L), [n, 1, L, L]),
-      has_mask_input: f32('has_mask_input', new Float32Array(n), [n]),
+      mask_input: f32('mask_input', zeros.data.subarray(0, m * L * L), [m, 1, L, L]),
+      has_mask_input: f32('has_mask_input', new Float32Array(m), [m]),
     };
   };
   const t = embedding.tensors;

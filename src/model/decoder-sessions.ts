@@ -8,6 +8,7 @@ import type { FamilyPlan } from './families.js';
 import { ModelError } from './model-error.js';
 import { ELEMENT_CODES, parseModel, protoGraphInfo } from '../graph/proto-info.js';
 import { dropUnneeded, hasExternalData, pruneOutputs } from '../graph/prune.js';
+import { freePromptAxis } from '../graph/prompt-axis.js';
 import { maskFlagBroadcastsOnWidth, outputClamp, removeClamp } from '../graph/sam2-export.js';
 import { encodeModel, splitAtCropInputs, splitAtOutput, typeInputs } from '../graph/split.js';
 import { applyFolds, findFoldTargets, probingCopy, type Folded } from '../graph/fold.js';
@@ -46,7 +47,18 @@ export interface DecoderSessions {
   onePromptPerCall?: boolean;
   /** When folded: the attentions rewritten, and the whole graph's outputs on the sample call, to check the folded parts against. */
   folded?: Folded & { reference: ort.InferenceSession.OnnxValueMapType };
+  /** The export fixed the prompt axis at 1; it was freed, and checked, so calls take several prompts. */
+  promptAxisFreed?: boolean;
 }
+
+/**
+ * Runs a decoder whose prompt axis was freed (`batched`) and the export as it
+ * was (`single`) on the same prompts; true when they agree, so the freed one may take batches.
+ */
+export type PromptBatchCheck = (
+  batched: { session: ort.InferenceSession; plan: FamilyPlan; graph: GraphInfo },
+  single: { session: ort.InferenceSession; plan: FamilyPlan; graph: GraphInfo },
+) => Promise<boolean>;
 
 /** What a decoder is opened for: the inputs fixed for a crop, and one call of the shapes every call has. */
 export interface DecoderCalls {
@@ -101,14 +113,18 @@ export async function openDecoder(
   perCall: (plan: FamilyPlan, graph: GraphInfo) => DecoderCalls,
   mode: DecoderGraphMode,
   options: ort.InferenceSession.SessionOptions,
+  promptBatch?: PromptBatchCheck,
 ): Promise<DecoderSessions> {
   const bytes = await readFile(file).catch(() => {
     throw new ModelError(`${file}: model file not found`);
   });
-  const model = parseModel(bytes);
+  let model = parseModel(bytes);
   if (!model) throw new ModelError(`${file}: not a loadable ONNX model (not an ONNX protobuf)`);
-  const graph = protoGraphInfo(model, file);
+  let graph = protoGraphInfo(model, file);
   let plan = planFor(graph);
+  const freed = promptBatch && plan.family === 'sam' && plan.decoder.promptsPerCall === 1 && !hasExternalData(model)
+    ? await freedPromptAxis(bytes, file, planFor, promptBatch, options) : undefined;
+  if (freed) ({ model, graph, plan } = freed);
   const onePromptPerCall = plan.family === 'sam2' && plan.decoder.promptsPerCall > 1 && maskFlagBroadcastsOnWidth(model);
   if (onePromptPerCall) plan = { ...plan, decoder: { ...plan.decoder, promptsPerCall: 1 } };
   const clamp = plan.family === 'sam2' ? outputClamp(model, plan.decoder.lowResOutput) : undefined;
@@ -123,10 +139,13 @@ export async function openDecoder(
   const openWhole = async () => {
     // A graph onnxruntime loads from its file but not once pruned keeps running as it is.
     const lean = pruned && await ort.InferenceSession.create(pruned, options).catch(() => undefined);
-    return lean || await createSession(file, options);
+    if (lean) return lean;
+    // A freed prompt axis exists only in memory: the file still fixes it at 1.
+    return freed ? ort.InferenceSession.create(encodeModel(freed.model), options) : createSession(file, options);
   };
   const clampKept = clamp && !unclamped ? 'its weights are in external files' : undefined;
-  const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit, clampKept, onePromptPerCall });
+  const promptAxisFreed = freed !== undefined;
+  const whole = async (notSplit?: string): Promise<DecoderSessions> => ({ prompt: await openWhole(), graph, plan, openWhole, notSplit, clampKept, onePromptPerCall, promptAxisFreed });
   if (mode === 'whole') return whole();
   if (hasExternalData(model)) return whole('its weights are in external files');
   const { cropConstant, callShapesFixed, sampleCall } = perCall(plan, graph);
@@ -147,7 +166,7 @@ export async function openDecoder(
     const stages = mode !== 'split' && callShapesFixed ? splitAtOutput(split.prompt, plan.decoder.iouOutput) : undefined;
     if (!stages) {
       const prompt = await ort.InferenceSession.create(typeInputs(split.prompt, outputTypes(crop)), asOptimised);
-      return { prompt, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall };
+      return { prompt, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall, promptAxisFreed };
     }
     // The two stages alternate every prompt: a session's threads spinning after its run would take the
     // cores from the other's (measured: each stage about 1.5× slower with spinning on).
@@ -155,10 +174,43 @@ export async function openDecoder(
     const tokens = await ort.InferenceSession.create(typeInputs(stages.tokens, outputTypes(crop)), alternating);
     const handed = new Map([...outputTypes(crop), ...outputTypes(tokens)]);
     const masks = await ort.InferenceSession.create(typeInputs(stages.masks, handed), { ...alternating, enableProfiling: false });
-    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall };
+    return { prompt: tokens, masks, crop: cropPart, graph, plan, openWhole, folded, clampKept, onePromptPerCall, promptAxisFreed };
   } catch (err) {
     await crop?.release();
     return whole(`onnxruntime did not load its parts (${String((err as Error).message).split('\n')[0]})`);
+  }
+}
+
+/**
+ * The decoder with its prompt axis freed (src/graph/prompt-axis.ts), when
+ * the freed graph loads, plans with several prompts a call, and gives the
+ * export's outputs on a batch of prompts (`check`); undefined otherwise.
+ */
+async function freedPromptAxis(
+  bytes: Uint8Array,
+  file: string,
+  planFor: (graph: GraphInfo) => FamilyPlan,
+  check: PromptBatchCheck,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<{ model: onnxProto.onnx.ModelProto; graph: GraphInfo; plan: FamilyPlan } | undefined> {
+  const model = parseModel(bytes)!;
+  const single = { graph: protoGraphInfo(model, file), plan: planFor(protoGraphInfo(model, file)) };
+  if (!freePromptAxis(model, ['point_coords', 'point_labels'])) return undefined;
+  const graph = protoGraphInfo(model, file);
+  const plan = planFor(graph);
+  if (plan.decoder.promptsPerCall === 1) return undefined;
+  const probe = { ...options, enableProfiling: false, logSeverityLevel: 3 as const };
+  let batched: ort.InferenceSession | undefined;
+  let original: ort.InferenceSession | undefined;
+  try {
+    batched = await ort.InferenceSession.create(encodeModel(model), probe);
+    original = await ort.InferenceSession.create(bytes, probe);
+    return await check({ session: batched, plan, graph }, { session: original, ...single }) ? { model, graph, plan } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await batched?.release();
+    await original?.release();
   }
 }
 

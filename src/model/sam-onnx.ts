@@ -14,7 +14,7 @@ import { graphInfo, planFamily, type FamilyId, type FamilyPlan } from './familie
 import { DEFAULT_MODEL_CONFIG, readModelConfig, type ModelConfig } from './model-config.js';
 import { ModelError } from './model-error.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeAndPad, sam2Preprocess, toHwcFloat } from './preprocess.js';
-import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions } from './decoder-sessions.js';
+import { createSession, openDecoder, type DecoderGraphMode, type DecoderSessions, type PromptBatchCheck } from './decoder-sessions.js';
 import { CandidateFilterSession } from './candidate-filter.js';
 import { CPU, createOnDevice, executionProviders, type Device } from './device.js';
 import type { FoldedAttention } from '../graph/fold-attention.js';
@@ -176,6 +176,11 @@ export class SamOnnxModel implements PromptModel {
     return this.plan.family === 'sam2' ? 'sam2' : 'sam';
   }
 
+  /** Whether the export fixed its prompt axis at 1 and it was freed at load, so calls take several prompts. */
+  get promptAxisFreed(): boolean {
+    return this.decoderSessions.promptAxisFreed ?? false;
+  }
+
   /** Prompts the decoder takes in one call: 1, or Infinity when its prompt axis is dynamic. */
   get promptsPerCall(): number {
     return this.plan.decoder.promptsPerCall;
@@ -208,6 +213,8 @@ export class SamOnnxModel implements PromptModel {
         }),
         mode,
         { ...sessionOptions(options, options.profileDecoderTo), ...(onCpu ? {} : { executionProviders: executionProviders(device) }) },
+        // Batches are asked for (off the CPU by default): an export whose prompt axis is fixed at 1 may still take them.
+        maxPerCall > 1 ? promptBatchAgrees : undefined,
       );
       const decoder = await open(options.decoderGraph ?? (onCpu ? 'folded' : 'whole'));
       const filter = (options.filterGraph ?? defaultFilterGraph(device)) ? await CandidateFilterSession.open(device, sessionOptions(options)) : undefined;
@@ -419,6 +426,32 @@ export class SamOnnxModel implements PromptModel {
     await this.candidateFilter?.release();
   }
 }
+
+/** Prompts of the load-time check that a freed prompt axis gives the export's outputs. */
+const PROBE_PROMPTS = 3;
+
+/** Whether a decoder with its prompt axis freed gives, for a batch of prompts, what the export gives for each alone. */
+const promptBatchAgrees: PromptBatchCheck = async (batched, single) => {
+  const zeros = { data: new Float32Array(0) };
+  const d = batched.plan.decoder;
+  const outputs = [d.lowResOutput, d.iouOutput];
+  const points = samplePoints(PROBE_PROMPTS, 0);
+  const frame = (side: typeof batched) => sampleFrame(side.plan, madeUpEmbedding(side.plan, side.graph));
+  const all = await batched.session.run(promptFeeds(batched.plan, batched.graph, frame(batched), points, PROBE_PROMPTS, zeros), outputs);
+  const embedding = frame(single);
+  for (let k = 0; k < PROBE_PROMPTS; k++) {
+    const one = await single.session.run(promptFeeds(single.plan, single.graph, embedding, points.slice(2 * k, 2 * k + 2), 1, zeros), outputs);
+    for (const name of outputs) {
+      const expected = floatData(one[name]);
+      const got = floatData(all[name]).subarray(k * expected.length, (k + 1) * expected.length);
+      if (all[name].dims[0] !== PROBE_PROMPTS || got.length !== expected.length) return false;
+      let scale = 1;
+      for (const v of expected) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < got.length; i++) if (!(Math.abs(got[i] - expected[i]) <= FOLD_TOLERANCE * scale)) return false;
+    }
+  }
+  return true;
+};
 
 /** The files of a model folder: the pair named by its model.json, else encoder.onnx and decoder.onnx. */
 export async function modelFilesIn(dir: string): Promise<ModelFiles> {
