@@ -45,7 +45,7 @@ import type { DecoderGraphMode } from '../src/model/decoder-sessions.js';
 import { SamOnnxModel } from '../src/model/sam-onnx.js';
 import { runIdentity } from '../src/runner/identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from '../src/runner/postprocess-pool.js';
-import { runDataset } from '../src/runner/run-dataset.js';
+import { runPrepared } from '../src/runner/run-dataset.js';
 import { resolveSettings } from '../src/settings/settings.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { benchOptions, helpFromHeader, machineLine } from './args.js';
@@ -149,7 +149,9 @@ async function child(job: ChildJob): Promise<ChildResult> {
   const workers = config.workers ?? defaultPostprocessWorkers();
   const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const t = performance.now();
-  const summary = await runDataset({
+  // The runner under the library's runDataset: this benchmark sets runtime options (optimisation level, memory
+  // pattern, a batched decoder, full upscaling) that the front door does not offer.
+  const summary = await runPrepared({
     sources: { paths: job.images }, outDir: out, model, settings, jobs: config.jobs,
     identity: await runIdentity(files, settings, 'json'), generate: { upscale: config.upscale ?? 'sparse', processor: pool },
     onEvent: (e) => {

@@ -59,3 +59,18 @@ export function checkNumber(label: string, value: unknown, rule: NumberRule): nu
   if (!ok) throw invalid(ruleText(rule), label, value);
   return n;
 }
+
+/**
+ * How messages name an option: by its camelCase key, as a library caller
+ * gives it (`downloadLimit`), or by its command-line flag (`--download-limit`).
+ */
+export type OptionNames = 'keys' | 'flags';
+
+/** Flags not spelt as their key in kebab case. */
+const FLAG_OF: Readonly<Record<string, string>> = { lists: '--list', listRoot: '--root' };
+
+/** An option's name in messages: `optionName('downloadLimit', 'flags')` is `--download-limit`. */
+export function optionName(key: string, names: OptionNames = 'keys'): string {
+  if (names === 'keys') return key;
+  return FLAG_OF[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}

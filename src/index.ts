@@ -25,7 +25,9 @@ export { writeFileAtomic } from './storage/atomic-write.js';
 export { folderStatus, type FolderStatus } from './output/folder-status.js';
 export { buildReport, type ReportOptions, type ReportSummary } from './report/build-report.js';
 export { parseDevice, type Device } from './model/device.js';
-export { runDataset, type DatasetRunOptions, type RunSummary, type ImageFailure } from './runner/run-dataset.js';
+export { runDataset, type DatasetRunOptions, type SettingOptions } from './runner/run.js';
+export type { RunSummary, ImageFailure } from './runner/run-dataset.js';
+export type { RunEvent, ImageTimings } from './runner/events.js';
 export { exportLabels, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportSummary } from './export/export.js';
 export { StorageError, RemoteFault } from './storage/storage-fault.js';
 export { readInput, DEFAULT_DOWNLOAD_LIMITS, InputReadError, type DownloadLimits } from './storage/read-input.js';
@@ -34,4 +36,4 @@ export { listInputs, IMAGE_EXTENSIONS } from './runner/inputs.js';
 export {
   resolveSettings, defaultSettings, DEFAULT_SETTINGS, PRESETS, SAMPLINGS, SETTING_SPECS, type AmgReference, type AmgSettings, type Sampling, type SettingsInput,
 } from './settings/settings.js';
-export { UsageError } from './errors.js';
+export { UsageError, type OptionNames } from './errors.js';

@@ -112,14 +112,14 @@ describe('the run places every name from data inside --out and replaces only wha
     expectTreeKept(before, snapshotTree(root));
   });
 
-  it('the library refuses a URL --out at its boundary (no folder named http: appears)', async () => {
-    const { runDataset } = await import('../src/runner/run-dataset.js');
+  it('the library refuses a URL out at its boundary (no folder named http: appears)', async () => {
+    const { runDataset } = await import('../src/index.js');
     const cwd = process.cwd();
     const root = sandbox();
     process.chdir(root);
     try {
-      await expect(runDataset({ outDir: 'http://127.0.0.1:1/masks' } as Parameters<typeof runDataset>[0]))
-        .rejects.toThrow('--out http://127.0.0.1:1/masks: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL');
+      await expect(runDataset({ inputs: ['imgs'], out: 'http://127.0.0.1:1/masks' }))
+        .rejects.toThrow('out http://127.0.0.1:1/masks: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL');
     } finally {
       process.chdir(cwd);
     }

@@ -1,19 +1,10 @@
-import { checkDeviceAvailable, parseDevice } from '../model/device.js';
 import { ModelError } from '../model/model-error.js';
 import type { DecoderGraphMode } from '../model/decoder-sessions.js';
-import { SamOnnxModel } from '../model/sam-onnx.js';
-import { chooseModel } from './model-choice.js';
-import { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from '../storage/read-input.js';
-import { isHttp } from '../storage/location.js';
-import { storeFor } from '../storage/store.js';
 import type { OutputFormat } from '../output/run-identity.js';
-import { runIdentity } from '../runner/identity.js';
-import { defaultPostprocessWorkers, PostprocessPool } from '../runner/postprocess-pool.js';
-import { runDataset } from '../runner/run-dataset.js';
-import { parseShard } from '../output/shard.js';
-import { readJsonOption } from '../settings/json-option.js';
-import { resolveSettings, SETTING_SPECS, type SettingsInput } from '../settings/settings.js';
-import { checkNumber, invalid, UsageError } from '../errors.js';
+import { runDataset, type DatasetRunOptions } from '../runner/run.js';
+import { SETTING_SPECS, type Sampling } from '../settings/settings.js';
+import { checkNumber, UsageError } from '../errors.js';
+import { printedPull } from './model-choice.js';
 import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, storage: 3, interrupted: 130 } as const;
@@ -47,78 +38,35 @@ export interface RunCliOptions {
   [setting: string]: unknown;
 }
 
-function optionKey(flag: string): string {
-  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d) => (text += d));
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
-  });
-}
-
 function chooseReporter(o: RunCliOptions, interval: number): Reporter {
   if (o.json) return new JsonLinesReporter();
   if (!o.quiet && process.stderr.isTTY) return new BarReporter();
   return new PlainReporter(interval, o.quiet);
 }
 
-/** `sam-amg <inputs...> --out DIR`: validates everything, then runs the dataset. */
-export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
-  if (!o.out) throw new UsageError('no output folder: pass --out DIR');
-  if (isHttp(o.out)) throw new UsageError(`--out ${o.out}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
-  const raw: SettingsInput = {};
-  for (const spec of SETTING_SPECS) {
-    const v = o[optionKey(spec.flag)];
-    if (v !== undefined) raw[spec.key] = v;
-  }
-  // The grids file's JSON; resolveSettings checks its shape.
-  if (o.pointGrids !== undefined) raw.pointGrids = (await readJsonOption('--point-grids', String(o.pointGrids))).value;
-  if (o.sampling !== undefined) raw.sampling = o.sampling;
-  // Checked now, so a bad value fails before any model loads; the defaults not overridden depend on the model's family.
-  let early;
-  try {
-    early = resolveSettings(raw, o.preset, 'flags');
-  } catch (err) {
-    // A bad point in the grids file: the message names the file too.
-    if (err instanceof UsageError && o.pointGrids) throw new UsageError(err.message.replace(' --point-grids', ` --point-grids ${o.pointGrids}`));
-    throw err;
-  }
-  const threads = o.threads === undefined ? undefined : checkNumber('--threads', o.threads, { integer: true, min: 1, max: 1024 });
-  const jobs = checkNumber('--jobs', o.jobs, { integer: true, min: 1, max: 256 });
-  const workers = o.postprocessWorkers === undefined ? defaultPostprocessWorkers()
-    : checkNumber('--postprocess-workers', o.postprocessWorkers, { integer: true, min: 0, max: 256 });
-  const device = parseDevice(o.device ?? 'cpu');
-  // Off the CPU, batching prompts is what pays: a batch of decoder prompts a call, where the graph allows.
-  const promptsPerCall = o.promptsPerCall !== undefined
-    ? checkNumber('--prompts-per-call', o.promptsPerCall, { integer: true, min: 1, max: 65536 })
-    : device.kind === 'cpu' ? 1 : early.pointsPerBatch;
-  const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
-  const shard = o.shard === undefined ? undefined : parseShard(o.shard);
-  const d = DEFAULT_DOWNLOAD_LIMITS;
-  const download: DownloadLimits = {
-    timeoutSeconds: checkNumber('--download-timeout', o.downloadTimeout ?? String(d.timeoutSeconds), { min: 0, minExclusive: true, max: 86400 }),
-    maxBytes: Math.max(1, Math.floor(2 ** 20 * checkNumber('--download-limit', o.downloadLimit ?? String(d.maxBytes / 2 ** 20), { min: 0, minExclusive: true, max: 2 ** 20 }))),
-    retries: checkNumber('--download-retries', o.downloadRetries ?? String(d.retries), { integer: true, min: 0, max: 100 }),
-  };
-  if (o.format !== 'json' && o.format !== 'png') throw invalid('one of json, png', '--format', o.format);
-  if (inputs.length === 0 && !o.list?.length) throw new UsageError('no inputs: name image files, folders or patterns, or pass --list FILE');
-  // Before any model is loaded: a provider that is not installed, or a bad --out, fails in a moment.
-  checkDeviceAvailable(device);
-  await storeFor(o.out).prepare(o.out, '--out');
-  const files = await chooseModel(o);
+const isAbort = (err: unknown) => (err as Error)?.name === 'AbortError';
 
-  const model = await SamOnnxModel.load(files, {
-    threads, promptsPerCall, decoderGraph: o.decoderGraph, filterGraph: o.filterGraph === undefined ? undefined : o.filterGraph === 'on', device, onNotice: (line) => o.quiet || process.stderr.write(`sam-amg: ${line}\n`),
-  });
-  const settings = resolveSettings(raw, o.preset, 'flags', model.amgReference);
-  const identity = await runIdentity(files, settings, o.format as OutputFormat);
+/**
+ * `sam-amg <inputs...> --out DIR`: hands the flags to the library's
+ * runDataset, prints its events and summary, and turns SIGINT and SIGTERM
+ * into its abort signal (a second one exits at once).
+ */
+export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
+  // The one option of the CLI alone, checked first: the reporter exists before the run does.
+  const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
+  const options: DatasetRunOptions = {
+    inputs, lists: o.list, listRoot: o.root, out: o.out as string, model: o.model, encoder: o.encoder, decoder: o.decoder,
+    device: o.device, threads: o.threads, jobs: o.jobs, postprocessWorkers: o.postprocessWorkers, promptsPerCall: o.promptsPerCall,
+    decoderGraph: o.decoderGraph, filterGraph: o.filterGraph, preset: o.preset, format: o.format as OutputFormat, shard: o.shard,
+    overwrite: o.overwrite, downloadTimeout: o.downloadTimeout, downloadLimit: o.downloadLimit, downloadRetries: o.downloadRetries,
+    pointGrids: o.pointGrids, sampling: o.sampling as Sampling | undefined, names: 'flags',
+  };
+  // Commander keeps each setting's flag under its camelCase name, the setting's key.
+  for (const spec of SETTING_SPECS) {
+    const v = o[spec.key];
+    if (v !== undefined) options[spec.key] = v as string;
+  }
   const reporter = chooseReporter(o, interval);
-  const pool = workers > 0 ? new PostprocessPool(workers) : undefined;
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -128,18 +76,12 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    const pull = printedPull(o.quiet);
     const summary = await runDataset({
-      sources: { paths: inputs, lists: o.list, listRoot: o.root, readStdin },
-      outDir: o.out,
-      model,
-      settings,
-      identity,
-      jobs,
-      shard,
-      overwrite: o.overwrite,
+      ...options,
       signal: controller.signal,
-      generate: { processor: pool },
-      download,
+      onNotice: pull.onNotice,
+      onModelDownload: pull.onDownload,
       onEvent: (e) => {
         reporter.onEvent(e);
         if (e.event === 'image_failed') reporter.note(`sam-amg: ${e.path}: ${e.reason}`);
@@ -162,12 +104,14 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     }
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
+  } catch (err) {
+    // Stopped before the run began (a model being pulled or loaded): nothing more to say.
+    if (controller.signal.aborted && isAbort(err)) return EXIT.interrupted;
+    throw err;
   } finally {
-    await pool?.close();
     reporter.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await model.release();
   }
 }
 

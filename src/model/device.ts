@@ -30,11 +30,12 @@ const DOWNLOADED: Partial<Record<DeviceKind, string[]>> = {
   tensorrt: ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_tensorrt.so'],
 };
 
-export function parseDevice(text: string): Device {
+/** `label` names the option in messages (the CLI's `--device`, a library caller's `device`). */
+export function parseDevice(text: string, label = '--device'): Device {
   const m = /^(cpu|cuda|tensorrt|webgpu|coreml|dml)(?::(\d+))?$/.exec(text.trim());
   const kind = m?.[1] as DeviceKind | undefined;
   if (!m || !kind || (m[2] !== undefined && !['cuda', 'tensorrt', 'dml'].includes(kind))) {
-    throw invalid('one of cpu, cuda[:N], tensorrt[:N], webgpu, coreml, dml', '--device', text);
+    throw invalid('one of cpu, cuda[:N], tensorrt[:N], webgpu, coreml, dml', label, text);
   }
   return { kind, index: m[2] === undefined ? 0 : Number(m[2]) };
 }
@@ -56,7 +57,7 @@ function bindingFolder(): string | undefined {
  * installed onnxruntime-node does not offer on this platform or whose
  * libraries its install step did not download.
  */
-export function checkDeviceAvailable(d: Device): void {
+export function checkDeviceAvailable(d: Device, label = '--device'): void {
   if (d.kind === 'cpu') return;
   const title = TITLES[d.kind];
   const offered = ort.listSupportedBackends();
@@ -64,7 +65,7 @@ export function checkDeviceAvailable(d: Device): void {
   const only = ONLY_ON[d.kind];
   if ((only && only !== process.platform) || !offered.some((b) => b.name === d.kind)) {
     const where = only ? `${title} runs on ${only === 'darwin' ? 'macOS' : 'Windows'} only; ` : '';
-    throw new UsageError(`--device ${deviceName(d)}: ${where}onnxruntime-node on ${process.platform}/${process.arch} offers ${names}`);
+    throw new UsageError(`${label} ${deviceName(d)}: ${where}onnxruntime-node on ${process.platform}/${process.arch} offers ${names}`);
   }
   const backend = offered.find((b) => b.name === d.kind)!;
   const needed = DOWNLOADED[d.kind];
@@ -72,7 +73,7 @@ export function checkDeviceAvailable(d: Device): void {
   const folder = bindingFolder();
   const missing = needed.filter((f) => !folder || !existsSync(path.join(folder, f)));
   if (missing.length) {
-    throw new UsageError(`--device ${deviceName(d)}: the installed onnxruntime-node has no ${title} libraries (${missing.join(', ')}); ` +
+    throw new UsageError(`${label} ${deviceName(d)}: the installed onnxruntime-node has no ${title} libraries (${missing.join(', ')}); ` +
       'its install step, which sam-amg skips by default, downloads them: on a machine with internet, CUDA 12 and cuDNN 9, ' +
       'run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install` in the folder sam-amg is installed in');
   }

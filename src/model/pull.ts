@@ -19,6 +19,8 @@ export interface PullOptions {
   onFile?: (label: string, url: string) => ProgressFn | undefined;
   /** Default MODEL_DOWNLOAD_LIMITS. */
   limits?: DownloadLimits;
+  /** Stops the pull: what it throws is then the signal's reason; the part file is kept for the next pull to resume. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -76,6 +78,7 @@ async function fetchVerified(entry: RegistryEntry, role: string, source: Source,
     sha256: expected ?? undefined,
     limits: o.limits ?? MODEL_DOWNLOAD_LIMITS,
     retryStalls: true,
+    signal: o.signal,
     onStart: () => o.onFile?.(`${entry.name} ${role}`, url),
   }).catch((err) => {
     throw err instanceof DownloadError ? pullError(err) : err;

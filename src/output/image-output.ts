@@ -1,12 +1,14 @@
+import type { OptionNames } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
 import { PNG_INFO_FILE, writePngFolder } from './png-folder.js';
 import type { OutputFormat } from './run-identity.js';
 import type { Sa1bFile } from './sa1b.js';
 
-export async function writeImageOutput(format: OutputFormat, target: string, file: Sa1bFile): Promise<void> {
+/** `names`: how a refusal names the output option (`out`, or the CLI's `--out`). */
+export async function writeImageOutput(format: OutputFormat, target: string, file: Sa1bFile, names: OptionNames = 'keys'): Promise<void> {
   if (format === 'json') await storeFor(target).write(target, JSON.stringify(file));
-  else await writePngFolder(target, file);
+  else await writePngFolder(target, file, names);
 }
 
 /** The SA-1B JSON inside an output of either format. */

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { optionName, UsageError, type OptionNames } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { storeFor } from '../storage/store.js';
 import { MANIFEST_FILE } from './layout.js';
@@ -9,9 +9,10 @@ import type { RunIdentity } from './run-identity.js';
  * none (a conditional write, so of two runs starting at once one writes it
  * and the other reads it), accepts one with the same fingerprint and format
  * (another shard, or a resumed run), and refuses a different one unless
- * `overwrite`.
+ * `overwrite`. `names`: how messages name the options (`out`, or the CLI's `--out`).
  */
-export async function claimOutputFolder(outDir: string, identity: RunIdentity, overwrite: boolean): Promise<void> {
+export async function claimOutputFolder(outDir: string, identity: RunIdentity, overwrite: boolean, names: OptionNames = 'keys'): Promise<void> {
+  const n = (key: string) => optionName(key, names);
   const file = joinLocation(outDir, MANIFEST_FILE);
   const store = storeFor(outDir);
   const manifest = `${JSON.stringify(identity, null, 1)}\n`;
@@ -27,13 +28,13 @@ export async function claimOutputFolder(outDir: string, identity: RunIdentity, o
     try {
       existing = JSON.parse(text);
     } catch {
-      throw new UsageError(`${file}: unreadable run manifest; delete it or pass --overwrite`);
+      throw new UsageError(`${file}: unreadable run manifest; delete it or pass ${n('overwrite')}`);
     }
     if (existing?.fingerprint === identity.fingerprint && existing?.format === identity.format) return;
     const what = existing?.format !== identity.format
       ? `format ${existing?.format}, not ${identity.format}`
       : describeDifference(existing!, identity);
-    throw new UsageError(`${outDir} holds masks made with ${what}; use another --out or pass --overwrite to replace them`);
+    throw new UsageError(`${outDir} holds masks made with ${what}; use another ${n('out')} or pass ${n('overwrite')} to replace them`);
   }
   throw new UsageError(`${file}: the run manifest keeps changing under this run; is another run starting there?`);
 }

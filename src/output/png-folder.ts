@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { optionName, type OptionNames } from '../errors.js';
 import { decodeCountsString } from '../rle/coco-string.js';
 import { rleToRowMajor } from '../rle/rle.js';
 import { storeFor, type StoreFile } from '../storage/store.js';
@@ -35,18 +36,19 @@ const PNG_FOLDER_NAME = /^(?:(?:0|[1-9]\d*)\.png|metadata\.csv|\.sam-amg\.json)$
  * another image's output), or on a store where folders appear whole, one
  * without the record that marks it.
  */
-async function checkReplaceable(dir: string): Promise<void> {
+async function checkReplaceable(dir: string, names: OptionNames): Promise<void> {
+  const another = `choose another ${optionName('out', names)}`;
   const store = storeFor(dir);
   const entries = await store.tree(dir);
   if (!entries?.length) return;
   const foreign = entries.find((e) => e.kind !== 'file' || !PNG_FOLDER_NAME.test(e.name));
   if (foreign) {
-    throw new Error(foreign.name === '' ? `${dir} exists and is not a folder sam-amg wrote; it is left alone (move it, or choose another --out)`
-      : `${dir} holds ${foreign.name}, which sam-amg did not write; the folder is left alone (move it, or choose another --out)`);
+    throw new Error(foreign.name === '' ? `${dir} exists and is not a folder sam-amg wrote; it is left alone (move it, or ${another})`
+      : `${dir} holds ${foreign.name}, which sam-amg did not write; the folder is left alone (move it, or ${another})`);
   }
   // On S3 a write cut short leaves the masks without the record: that folder is still sam-amg's.
   if (store.foldersAppearWhole && !entries.some((e) => e.name === PNG_INFO_FILE)) {
-    throw new Error(`${dir} is a folder sam-amg did not write; it is left alone (move it, or choose another --out)`);
+    throw new Error(`${dir} is a folder sam-amg did not write; it is left alone (move it, or ${another})`);
   }
 }
 
@@ -56,8 +58,8 @@ async function checkReplaceable(dir: string): Promise<void> {
  * whole (see Store.writeFolder), the SA-1B record last. It replaces only a
  * folder sam-amg wrote.
  */
-export async function writePngFolder(dir: string, file: Sa1bFile): Promise<void> {
-  await checkReplaceable(dir);
+export async function writePngFolder(dir: string, file: Sa1bFile, names: OptionNames = 'keys'): Promise<void> {
+  await checkReplaceable(dir, names);
   const { width, height } = file.image;
   const files: StoreFile[] = [];
   for (const [i, a] of file.annotations.entries()) {

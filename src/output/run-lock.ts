@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UsageError } from '../errors.js';
+import { optionName, UsageError, type OptionNames } from '../errors.js';
 import { joinLocation } from '../storage/location.js';
 import { isAlive } from '../storage/stale-temps.js';
 import { isStorageFault } from '../storage/storage-fault.js';
@@ -58,9 +58,9 @@ export interface OutputLock {
  * others'. A live one of another fingerprint or format refuses the run (a
  * UsageError, its own lock removed again); stale ones are removed. Two runs
  * starting at once each write before they read, so at least one sees the
- * other.
+ * other. `optionNames`: how a refusal names the output option (`out`, or the CLI's `--out`).
  */
-export async function lockOutputFolder(outDir: string, identity: { fingerprint: string; format: string }): Promise<OutputLock> {
+export async function lockOutputFolder(outDir: string, identity: { fingerprint: string; format: string }, optionNames: OptionNames = 'keys'): Promise<OutputLock> {
   const store = storeFor(outDir);
   const started = new Date().toISOString();
   const mine = joinLocation(outDir, `${LOCK_PREFIX}${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`);
@@ -95,7 +95,7 @@ export async function lockOutputFolder(outDir: string, identity: { fingerprint: 
       }
       if (lock.fingerprint !== identity.fingerprint || lock.format !== identity.format) {
         throw new UsageError(`${outDir} is being written by another run with ${lock.format !== identity.format ? `format ${lock.format}` : 'other settings or another model'} `
-          + `(${lock.host} pid ${lock.pid}, since ${lock.started}); wait for it to finish, or choose another --out`);
+          + `(${lock.host} pid ${lock.pid}, since ${lock.started}); wait for it to finish, or choose another ${optionName('out', optionNames)}`);
       }
     }
   } catch (err) {

@@ -1,7 +1,7 @@
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { UsageError } from '../errors.js';
+import { optionName, UsageError, type OptionNames } from '../errors.js';
 import { MANIFEST_FILE, plainRelativeName, UnsafeNameError } from '../output/layout.js';
 import { isHttp, isS3, parseS3, s3Location } from '../storage/location.js';
 import { readInput } from '../storage/read-input.js';
@@ -42,6 +42,8 @@ export interface InputSources {
   readStdin?: () => Promise<string>;
   /** The run's output folder: never searched for images, even inside an input folder. */
   outDir?: string;
+  /** How messages name the options (default `lists`; the CLI's `--list`). */
+  names?: OptionNames;
 }
 
 function isImageName(name: string): boolean {
@@ -242,12 +244,12 @@ export async function listInputs(sources: InputSources | string[]): Promise<Inpu
   for (const list of src.lists ?? []) {
     let text: string;
     if (list === '-') {
-      if (!src.readStdin) throw new UsageError('--list -: standard input is not available');
+      if (!src.readStdin) throw new UsageError(`${optionName('lists', src.names)} -: standard input is not available`);
       text = await src.readStdin();
     } else if (isHttp(list) || isS3(list)) {
       // A list kept beside the data (a Kubernetes job has no volume to hold one).
-      text = (await readInput(list).catch((err: Error) => {
-        throw new UsageError(`--list ${list}: cannot read the list (${err.message})`);
+      text = (await readInput(list, undefined, undefined, src.names).catch((err: Error) => {
+        throw new UsageError(`${optionName('lists', src.names)} ${list}: cannot read the list (${err.message})`);
       })).toString('utf8');
     } else {
       text = await readFile(list, 'utf8').catch(() => {

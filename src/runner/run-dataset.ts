@@ -17,15 +17,21 @@ import { failureOf } from '../output/failures-files.js';
 import { failuresFileName, MANIFEST_FILE, planOutputs } from '../output/layout.js';
 import { toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
-import { UsageError } from '../errors.js';
+import { optionName, UsageError, type OptionNames } from '../errors.js';
 import type { ImageTimings, RunEvent } from './events.js';
 import { listInputs, type InputImage, type InputSources } from './inputs.js';
 import { claimOutputFolder } from '../output/manifest.js';
 import { lockOutputFolder } from '../output/run-lock.js';
 import { shardName, shardOfPath, type Shard } from '../output/shard.js';
 
-export interface DatasetRunOptions {
+/**
+ * A run with everything made: the model loaded, the settings resolved, the
+ * identity taken and the output folder prepared (`runDataset` in `run.ts`
+ * makes them from what a caller gives).
+ */
+export interface PreparedRunOptions {
   sources: InputSources;
+  /** A folder or an s3:// prefix, already prepared (`Store.prepare`). */
   outDir: string;
   model: PromptModel;
   settings: AmgSettings;
@@ -42,6 +48,8 @@ export interface DatasetRunOptions {
   generate?: Pick<GenerateOptions, 'upscale' | 'processor'>;
   /** Time-out, size limit and retries of images read from HTTP(S) and S3. */
   download?: DownloadLimits;
+  /** How messages name the options: the library's keys (default) or the CLI's flags. */
+  names?: OptionNames;
 }
 
 export interface ImageFailure {
@@ -107,16 +115,17 @@ const now = () => performance.now() / 1000;
  * file, with those of earlier runs that this one did not settle (removed
  * once it lists none).
  */
-export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
+export async function runPrepared(opts: PreparedRunOptions): Promise<RunSummary> {
   const started = now();
   const { identity, outDir } = opts;
-  // The library's boundary: a URL is no place to write, and path.join would make it a local folder named `http:`.
-  if (isHttp(outDir)) throw new UsageError(`--out ${outDir}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
+  const names = opts.names ?? 'keys';
+  const n = (key: string) => optionName(key, names);
+  // A URL is no place to write, and path.join would make it a local folder named `http:` (runDataset refuses it first).
+  if (isHttp(outDir)) throw new UsageError(`${n('out')} ${outDir}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
   const format = identity.format;
   const emit = (e: RunEvent) => opts.onEvent?.(e);
   const store = storeFor(outDir);
-  await store.prepare(outDir, '--out');
-  const list = await listInputs({ ...opts.sources, outDir });
+  const list = await listInputs({ names, ...opts.sources, outDir });
   if (list.images.length === 0) {
     throw new UsageError(`no images found in ${[...opts.sources.paths, ...(opts.sources.lists ?? [])].join(', ')}` +
       (list.skippedNonImages ? ` (${list.skippedNonImages} files without an image extension skipped)` : ''));
@@ -150,7 +159,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     else work.push({ order, image, out: place.out });
   });
 
-  const destination = `--out ${outDir}`;
+  const destination = `${n('out')} ${outDir}`;
   const failuresFile = joinLocation(outDir, failuresFileName(opts.shard));
   const collectFailures = () => [...failuresByOrder.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
   const emitSummary = (storageFault?: string) => {
@@ -172,7 +181,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     return line;
   };
   // Earlier runs' failures of images this run did not settle stay listed (a run over part of the inputs keeps the rest's), unless the image is gone.
-  const earlierFailures = await readOwnFailures(outDir, failuresFile);
+  const earlierFailures = await readOwnFailures(outDir, failuresFile, names);
   const recordFailures = async () => {
     const unsettled = earlierFailures.filter((f) => !settled.has(f.path));
     const stillThere = await Promise.all(unsettled.map((f) => mayStillExist(f.path)));
@@ -184,9 +193,9 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
   };
 
   // One writer per folder: a run with other settings is refused while this one (or a shard of it) writes.
-  const lock = await lockOutputFolder(outDir, identity);
+  const lock = await lockOutputFolder(outDir, identity, names);
   try {
-    await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false))
+    await writingTo(destination, joinLocation(outDir, MANIFEST_FILE), () => claimOutputFolder(outDir, identity, opts.overwrite ?? false, names))
       .catch((err) => { throw stopped(err); });
     emit({
       event: 'start', images: mine.length, skipped_non_images: list.skippedNonImages,
@@ -199,17 +208,17 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
     const prepare = async (item: WorkItem): Promise<Prepared> => {
       const t = now();
       try {
-        const bytes = await readInput(item.image.path, opts.download ?? DEFAULT_DOWNLOAD_LIMITS, signal);
+        const bytes = await readInput(item.image.path, opts.download ?? DEFAULT_DOWNLOAD_LIMITS, signal, names);
         const th = now();
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         const hashSeconds = now() - th;
         const state = await readOutputState(format, item.out, identity.fingerprint, sha256);
         if (state === 'complete') return { kind: 'skip' };
         if (state === 'foreign') {
-          return { kind: 'error', error: new Error(`${item.out} exists and is not an output of sam-amg; it is left alone (move it, or choose another --out)`) };
+          return { kind: 'error', error: new Error(`${item.out} exists and is not an output of sam-amg; it is left alone (move it, or choose another ${n('out')})`) };
         }
         if (state === 'stale' && !opts.overwrite) {
-          return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass --overwrite to replace it`) };
+          return { kind: 'error', error: new Error(`existing output ${item.out} was made with other settings or another model; pass ${n('overwrite')} to replace it`) };
         }
         const pixels = await decodeImage(bytes);
         return { kind: 'image', pixels, sha256, changed: state === 'changed', readSeconds: now() - t - hashSeconds, hashSeconds };
@@ -263,7 +272,7 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
         await writingTo(destination, item.out, async () => {
           // Temporary names are a disk's way to appear whole; S3 objects appear whole with their PUT.
           if (!isS3(outDir)) await sweeper.before(item.out);
-          await writeImageOutput(format, item.out, file);
+          await writeImageOutput(format, item.out, file, names);
         }).catch((err) => {
           // What is left is the name's own fault (too long, a file or folder in its way): this image fails.
           throw err instanceof StorageError || (err as NodeJS.ErrnoException)?.code === undefined ? err
@@ -308,14 +317,15 @@ export async function runDataset(opts: DatasetRunOptions): Promise<RunSummary> {
  * The failures an earlier run of this shard listed. A file there that is no
  * such list is not sam-amg's to replace: the run is refused before any image.
  */
-async function readOwnFailures(outDir: string, file: string): Promise<ImageFailure[]> {
+async function readOwnFailures(outDir: string, file: string, names: OptionNames): Promise<ImageFailure[]> {
+  const out = optionName('out', names);
   const bytes = await storeFor(file).read(file).catch(() => undefined);
   if (bytes === undefined) return [];
   const failures: ImageFailure[] = [];
   for (const line of bytes.toString('utf8').split('\n')) {
     if (!line.trim()) continue;
     const failure = failureOf(line);
-    if (!failure) throw new UsageError(`--out ${outDir}: ${file} is not a list of sam-amg failures and would be replaced; move it, or choose another --out`);
+    if (!failure) throw new UsageError(`${out} ${outDir}: ${file} is not a list of sam-amg failures and would be replaced; move it, or choose another ${out}`);
     failures.push(failure);
   }
   return failures;

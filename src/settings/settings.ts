@@ -142,17 +142,22 @@ export const PRESETS: Readonly<Record<string, Partial<AmgSettings>>> = Object.fr
 export type SettingsInput = Partial<Record<keyof AmgSettings, unknown>>;
 
 /**
- * The one place settings are checked: the defaults of the model's
- * reference, then the preset, then explicit values, each validated with the
- * message shape of `invalid`. `labels` picks the names used in messages
- * (setting names for the API, flags for the CLI).
+ * Settings checked before any model loads: the preset's values and the
+ * explicit ones. What neither sets takes the default of the model's
+ * reference (`completeSettings`), which is known only once the model is.
  */
-export function resolveSettings(
-  input: SettingsInput = {},
-  preset = 'default',
-  labels: 'keys' | 'flags' = 'keys',
-  reference: AmgReference = 'sam',
-): AmgSettings {
+export interface CheckedSettings {
+  readonly given: Readonly<Partial<AmgSettings>>;
+}
+
+/**
+ * The one place settings are checked: the preset, then explicit values, each
+ * validated with the message shape of `invalid`. `labels` picks the names
+ * used in messages (setting names for the API, flags for the CLI). No check
+ * depends on the model's reference: the defaults it changes are checked by
+ * none of the rules across settings.
+ */
+export function checkSettings(input: SettingsInput = {}, preset = 'default', labels: 'keys' | 'flags' = 'keys'): CheckedSettings {
   const base = PRESETS[preset];
   if (!base) {
     throw invalid(`one of ${Object.keys(PRESETS).join(', ')}`, labels === 'flags' ? '--preset' : 'preset', preset);
@@ -161,25 +166,43 @@ export function resolveSettings(
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw invalid(`a known setting (${[...known].join(', ')})`, 'setting name', key);
   }
-  const out = { ...defaultSettings(reference), ...base } as AmgSettings;
+  const given: Partial<AmgSettings> = { ...base };
   for (const spec of SETTING_SPECS) {
     const raw = input[spec.key];
     if (raw === undefined) continue;
-    out[spec.key] = checkNumber(labels === 'flags' ? spec.flag : spec.key, raw, spec.rule);
+    given[spec.key] = checkNumber(labels === 'flags' ? spec.flag : spec.key, raw, spec.rule);
   }
   if (input.pointGrids !== undefined && input.pointGrids !== null) {
     const label = labels === 'flags' ? '--point-grids' : 'pointGrids';
     if (input.pointsPerSide !== undefined) {
       throw new UsageError(`Expected ${labels === 'flags' ? '--points-per-side' : 'pointsPerSide'} or ${label}, not both`);
     }
-    out.pointGrids = checkPointGrids(input.pointGrids, out.cropNLayers, label, labels === 'flags' ? '--crop-n-layers' : 'cropNLayers');
+    const cropNLayers = given.cropNLayers ?? DEFAULT_SETTINGS.cropNLayers;
+    given.pointGrids = checkPointGrids(input.pointGrids, cropNLayers, label, labels === 'flags' ? '--crop-n-layers' : 'cropNLayers');
   }
   if (input.sampling !== undefined) {
     if (!SAMPLINGS.includes(input.sampling as Sampling)) throw invalid(`one of ${SAMPLINGS.join(', ')}`, labels === 'flags' ? '--sampling' : 'sampling', input.sampling);
-    out.sampling = input.sampling as Sampling;
+    given.sampling = input.sampling as Sampling;
   }
-  if (out.sampling === 'hierarchical') checkHierarchical(out, labels);
-  return out;
+  const checked = { given };
+  const sample = completeSettings(checked);
+  if (sample.sampling === 'hierarchical') checkHierarchical(sample, labels);
+  return checked;
+}
+
+/** Checked settings with the defaults of the model's reference where neither the preset nor the caller set one. */
+export function completeSettings(checked: CheckedSettings, reference: AmgReference = 'sam'): AmgSettings {
+  return { ...defaultSettings(reference), ...checked.given } as AmgSettings;
+}
+
+/** `checkSettings` and `completeSettings` at once, when the model's reference is known. */
+export function resolveSettings(
+  input: SettingsInput = {},
+  preset = 'default',
+  labels: 'keys' | 'flags' = 'keys',
+  reference: AmgReference = 'sam',
+): AmgSettings {
+  return completeSettings(checkSettings(input, preset, labels), reference);
 }
 
 /**

@@ -25,10 +25,11 @@ const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
  * UsageError naming the folder and the cause, or a StorageError when the
  * storage is full or failing. Parents are made one at a time:
  * Node's recursive mkdir never returns for some paths (under /proc).
+ * `label` names the option that chose the folder in messages (`out`, `--out`).
  */
-export async function prepareOutputFolder(dir: string): Promise<void> {
+export async function prepareOutputFolder(dir: string, label = 'out'): Promise<void> {
   const fail = (cause: string, err?: NodeJS.ErrnoException) =>
-    (err?.code && TRANSIENT.has(err.code) ? new StorageError(`--out ${dir}`, dir, err) : new UsageError(`--out ${dir}: ${cause}`));
+    (err?.code && TRANSIENT.has(err.code) ? new StorageError(`${label} ${dir}`, dir, err) : new UsageError(`${label} ${dir}: ${cause}`));
   const target = path.resolve(dir);
   const missing: string[] = [];
   for (let at = target; ; at = path.dirname(at)) {

@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { describeBytes, DownloadError, downloadBytes, type DownloadLimits } from './download.js';
 import { isHttp, isS3, parseS3 } from './location.js';
+import { optionName, type OptionNames } from '../errors.js';
 
 export type { DownloadLimits };
 
@@ -15,10 +16,10 @@ export class InputReadError extends Error {
 
 const MIB = 2 ** 20;
 
-function overLimit(size: number | undefined, limits: DownloadLimits): InputReadError {
+function overLimit(size: number | undefined, limits: DownloadLimits, names: OptionNames): InputReadError {
   // The limit in the option's own unit, as the user gave it.
   const limit = `${+(limits.maxBytes / MIB).toFixed(3)} MiB`;
-  return new InputReadError(`${size === undefined ? 'body' : `body of ${describeBytes(size)}`} over the --download-limit of ${limit}`);
+  return new InputReadError(`${size === undefined ? 'body' : `body of ${describeBytes(size)}`} over the ${optionName('downloadLimit', names)} of ${limit}`);
 }
 
 /**
@@ -36,33 +37,36 @@ export async function readRegularFile(file: string): Promise<Buffer> {
   }
 }
 
-async function readS3Object(location: string, limits: DownloadLimits): Promise<Buffer> {
+async function readS3Object(location: string, limits: DownloadLimits, names: OptionNames): Promise<Buffer> {
   const s3 = await import('./s3.js');
   const { bucket, key } = parseS3(location);
   try {
     return await s3.getObject(bucket, key, limits.maxBytes);
   } catch (err) {
-    if (err instanceof s3.ObjectTooLarge) throw overLimit(err.size, limits);
+    if (err instanceof s3.ObjectTooLarge) throw overLimit(err.size, limits, names);
     throw new InputReadError(s3.describeS3Error(err, bucket));
   }
 }
 
 /** An HTTP(S) image, its failure in the words of the run's options. */
-async function downloadImage(url: string, limits: DownloadLimits, signal?: AbortSignal): Promise<Buffer> {
+async function downloadImage(url: string, limits: DownloadLimits, signal: AbortSignal | undefined, names: OptionNames): Promise<Buffer> {
   try {
     return await downloadBytes(url, { limits, signal });
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
     const f = err.failure;
-    if (f.kind === 'too-large') throw overLimit(f.size, limits);
-    throw new InputReadError(f.kind === 'stalled' ? `${err.reason} (--download-timeout)` : err.reason);
+    if (f.kind === 'too-large') throw overLimit(f.size, limits, names);
+    throw new InputReadError(f.kind === 'stalled' ? `${err.reason} (${optionName('downloadTimeout', names)})` : err.reason);
   }
 }
 
-/** The bytes of an input image: a local file, an HTTP(S) URL or an S3 object. */
-export function readInput(location: string, limits: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS, signal?: AbortSignal): Promise<Buffer> {
-  if (isHttp(location)) return downloadImage(location, limits, signal);
-  if (isS3(location)) return readS3Object(location, limits);
+/**
+ * The bytes of an input image: a local file, an HTTP(S) URL or an S3 object.
+ * `names`: how a failure names the limits' options (`downloadLimit`, or the CLI's `--download-limit`).
+ */
+export function readInput(location: string, limits: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS, signal?: AbortSignal, names: OptionNames = 'keys'): Promise<Buffer> {
+  if (isHttp(location)) return downloadImage(location, limits, signal, names);
+  if (isS3(location)) return readS3Object(location, limits, names);
   return readRegularFile(location);
 }
 

@@ -49,8 +49,12 @@ export interface Store {
    * one entry named ''.
    */
   tree(location: string): Promise<TreeEntry[] | undefined>;
-  /** Makes sure outputs can be written under `location` before any image is read, else a UsageError (or StorageError) naming `flag`. */
-  prepare(location: string, flag: string): Promise<void>;
+  /**
+   * Makes sure outputs can be written under `location` before any image is
+   * read, else a UsageError (or StorageError) naming `label`, the option that
+   * chose it (`out`, or the CLI's `--out`).
+   */
+  prepare(location: string, label: string): Promise<void>;
   /** Whether a folder written by writeFolder appears whole (renamed into place), or file by file (a write cut short leaves part of one). */
   readonly foldersAppearWhole: boolean;
 }
@@ -70,7 +74,7 @@ const localStore: Store = {
   remove: (location) => rm(location, { force: true }),
   list: async (location, top = false) => (await listTree(location, { top, keep: (e) => e.kind === 'file' }))?.map((e) => e.name),
   tree: async (location) => ((await isNonFolder(location)) ? [{ name: '', kind: 'other' }] : listTree(location)),
-  prepare: (location) => prepareOutputFolder(location),
+  prepare: (location, label) => prepareOutputFolder(location, label),
   foldersAppearWhole: true,
 };
 
@@ -116,16 +120,16 @@ const s3Store: Store = {
   // An object and a prefix of the same name live side by side in S3: only what is under the prefix is in the way.
   tree: async (location) => (await s3Store.list(location))?.map((name) => ({ name, kind: 'file' as const })),
   foldersAppearWhole: false,
-  prepare: async (location, flag) => {
+  prepare: async (location, label) => {
     const { bucket, key } = parseS3(location);
-    if (!bucket) throw new UsageError(`${flag} ${location}: no bucket named (s3://BUCKET/PREFIX)`);
+    if (!bucket) throw new UsageError(`${label} ${location}: no bucket named (s3://BUCKET/PREFIX)`);
     // A write and its removal prove the bucket is there and these credentials may write to it, before any model or image loads.
     const probe = s3Location(bucket, [key, `.sam-amg-probe.${hostname()}.${process.pid}.tmp`].filter(Boolean).join('/'));
     try {
       await s3Store.write(probe, '');
       await s3Store.remove(probe);
     } catch (err) {
-      throw new UsageError(`${flag} ${location}: ${(err as Error).message}`);
+      throw new UsageError(`${label} ${location}: ${(err as Error).message}`);
     }
   },
 };
