@@ -38,7 +38,7 @@ fi
 stamp "reference on the GPU"
 python3 "$c/gpu-bench/reference.py" time "$O/ref-gpu" "$W"/img/* --device cuda
 if [ "${REF_CPU:-1}" != 0 ]; then stamp "reference on the CPU cores"; timeout 900 python3 "$c/gpu-bench/reference.py" time "$O/ref-cpu" "$W"/img/* --device cpu; fi
-IFS=';' read -ra configs <<< "${CONFIGS:-webgpu:--device webgpu;cuda:--device cuda;cpu:--device cpu;cpu-filter-graph:--device cpu --filter-graph on}"
+IFS=";" read -ra configs <<< "${CONFIGS:-webgpu:--device webgpu;cuda:--device cuda;cpu:--device cpu;cpu-batched:--device cpu --prompts-per-call 64 --decoder-graph whole;cpu-filter-graph:--device cpu --filter-graph on}"
 for workload in ${WORKLOADS:-vit_b colour}; do
   for cfg in "${configs[@]}"; do
     name=${cfg%%:*}; flags=${cfg#*:}; run="$workload.$name"; stamp "sam-amg $run ($flags)"; rm -rf "$O/out-$run"

@@ -67,7 +67,8 @@ it('runs a 4-task array into one folder, survives a cancelled task resubmitted a
 
   let started = performance.now();
   const single = path.join(work, 'single');
-  const res = await runCli([images, '--out', single, '--model', TINY, ...OPTIONS.split(' '), '--threads', '2']);
+  // runCli's default 2 minutes is too short for 40 images on a busy 2-core machine (it took 140 s beside another test run).
+  const res = await runCli([images, '--out', single, '--model', TINY, ...OPTIONS.split(' '), '--threads', '2'], { timeoutMs: 600_000 });
   expect(res.code, res.stderr).toBe(0);
   const singleSeconds = (performance.now() - started) / 1000;
 
@@ -110,7 +111,7 @@ it('runs a 4-task array into one folder, survives a cancelled task resubmitted a
   const mergedArray = path.join(work, 'array.coco.json');
   const mergedSingle = path.join(work, 'single.coco.json');
   for (const [dir, file] of [[masks, mergedArray], [single, mergedSingle]]) {
-    const merged = await runCli(['merge', dir, '--coco', file]);
+    const merged = await runCli(['merge', dir, '--coco', file], { timeoutMs: 600_000 });
     expect(merged.code, merged.stderr).toBe(0);
   }
   // The same file but for the moment it was made.
