@@ -11,6 +11,8 @@ export default defineConfig({
     // CLI and reading files, so two at once finish sooner (suite measured with 1, 2 and 3; see README).
     maxWorkers: Number(process.env.SAM_AMG_TEST_WORKERS ?? 2),
     sequence: { sequencer: SlowestFirst },
+    // One onnxruntime intra-op thread per session in the test processes (the spawned CLIs get it from testEnv).
+    setupFiles: ['./test/onnx-one-thread.cjs'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

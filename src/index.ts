@@ -2,7 +2,7 @@
  * sam-amg as a library: decode an image, load a SAM encoder/decoder pair,
  * generate masks with the reference semantics, encode and write them.
  */
-export { generateMasks, generateMaskData, MASKS_PER_PROMPT, type GenerateOptions } from './amg/generator.js';
+export { generateMasks, generateMaskData, MASKS_PER_PROMPT, type GenerateOptions, type GenerateProgress } from './amg/generator.js';
 export type { PromptModel, CropEmbedding, DecodedPrompts } from './amg/prompt-model.js';
 export type { MaskRecord } from './amg/records.js';
 export { MaskData } from './amg/mask-data.js';

@@ -66,13 +66,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Preloaded by every CLI the tests spawn: one onnxruntime intra-op thread per session (see the file). */
+const ONE_THREAD = `--require ${JSON.stringify(path.join(ROOT, 'test/onnx-one-thread.cjs'))}`;
+
 /**
  * The environment tests run the CLI in: an empty model cache, and a download
- * base on loopback that refuses connections, so no test ever reaches another host.
+ * base on loopback that refuses connections, so no test ever reaches another host;
+ * onnxruntime sessions on one thread each, as in the test processes themselves.
  */
 export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, ONE_THREAD].filter(Boolean).join(' '),
     SAM_AMG_HOME: tempDir('sam-amg-home-'),
     SAM_AMG_MODEL_BASE_URL: 'http://127.0.0.1:1',
     SAM_AMG_REGISTRY: '',

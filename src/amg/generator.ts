@@ -53,6 +53,28 @@ export interface GenerateOptions {
   processor?: BatchProcessor;
   /** Batches handed to the processor and not yet finished before decoding waits (default 2). */
   batchesInFlight?: number;
+  /**
+   * Told where generation is: as each crop's encoding starts, after each
+   * decoder batch, and as the final post-processing starts. Called on the
+   * generating thread; keep it cheap.
+   */
+  onProgress?: (p: GenerateProgress) => void;
+}
+
+/** Where mask generation of one image is, as `onProgress` is told. */
+export interface GenerateProgress {
+  stage: 'encode' | 'decode' | 'postprocess';
+  /** Point prompts decoded so far. */
+  promptsDone: number;
+  /**
+   * Point prompts the image takes in all. With hierarchical sampling the
+   * second pass of a crop is counted at full density until its first pass
+   * has shown how many it takes.
+   */
+  promptsTotal: number;
+  /** The crop being worked on, from 1 (`crops` during the final post-processing). */
+  crop: number;
+  crops: number;
 }
 
 /** Seconds per stage of mask generation. */
@@ -86,8 +108,14 @@ export async function generateMaskData(
   const processor = options.processor ?? new InlineBatchProcessor();
   // One queue across crops, so a crop's last batches are post-processed while the next crop is encoded.
   const queue = new BatchQueue(options.batchesInFlight ?? 2, t);
+  const progress = new Progress(crops.map((crop) => plannedPrompts(grids[crop.layer], crop, s)), options.onProgress);
   const perCrop: CropBatches[] = [];
-  for (const crop of crops) perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, t, options));
+  for (const [k, crop] of crops.entries()) {
+    progress.crop = k;
+    perCrop.push(await processCrop(image, crop, grids[crop.layer], model, s, processor, queue, t, options, progress));
+  }
+  progress.crop = crops.length - 1;
+  progress.tell('postprocess');
   await queue.drain(0);
   let started = now();
   const finished = crops.map((crop, k) => {
@@ -107,6 +135,32 @@ export async function generateMaskData(
   }
   t.postprocess += now() - started;
   return data;
+}
+
+/** Prompts a crop takes: its grid, or with hierarchical sampling the first pass and, at most, the full grid. */
+function plannedPrompts(grid: Float64Array, crop: CropBox, s: AmgSettings): number {
+  if (s.sampling !== 'hierarchical') return grid.length / 2;
+  const side = layerPointsPerSide(s.pointsPerSide, s.cropNPointsDownscaleFactor, crop.layer);
+  return firstPassSide(side) ** 2 + side * side;
+}
+
+/** Prompts decoded and planned per crop, told to `onProgress`. */
+class Progress {
+  done = 0;
+  crop = 0;
+  constructor(private readonly planned: number[], private readonly report?: (p: GenerateProgress) => void) {}
+
+  /** The current crop turns out to take `prompts` in all. */
+  replan(prompts: number): void {
+    this.planned[this.crop] = prompts;
+  }
+
+  tell(stage: GenerateProgress['stage']): void {
+    if (!this.report) return;
+    let total = 0;
+    for (const n of this.planned) total += n;
+    this.report({ stage, promptsDone: this.done, promptsTotal: Math.max(total, this.done), crop: this.crop + 1, crops: this.planned.length });
+  }
 }
 
 /**
@@ -164,8 +218,10 @@ async function processCrop(
   queue: BatchQueue,
   t: StageTimings,
   options: GenerateOptions,
+  progress: Progress,
 ): Promise<CropBatches> {
   options.signal?.throwIfAborted();
+  progress.tell('encode');
   const started = now();
   const pixels = cropImage(image, crop.box);
   const { width: w, height: h } = pixels;
@@ -183,7 +239,7 @@ async function processCrop(
     reference: model.amgReference ?? 'sam',
   };
   const batches: (MaskData | Promise<MaskData>)[] = [];
-  const decode = (points: Float64Array, onBatch: OnBatch) => decodePoints(points, w, h, embedding, model, s, t, options, onBatch);
+  const decode = (points: Float64Array, onBatch: OnBatch) => decodePoints(points, w, h, embedding, model, s, t, options, progress, onBatch);
   const toProcessor = (passFrame: BatchFrame, into: (MaskData | Promise<MaskData>)[]): OnBatch => async (candidates) => {
     const started = now();
     queue.push(into, processor.process(candidates, passFrame, s));
@@ -218,7 +274,9 @@ async function processCrop(
   await queue.drain(0);
   const covered = new Uint8Array(w * h);
   for (const data of first as MaskData[]) if (data.covered) orInto(covered, data.covered);
-  await decode(secondPassPoints(firstGrid, w, h, side, covered), toProcessor(frame, batches));
+  const second = secondPassPoints(firstGrid, w, h, side, covered);
+  progress.replan((firstGrid.length + second.length) / 2);
+  await decode(second, toProcessor(frame, batches));
   // The second pass's masks come first, as TinySAM's `new_masks.cat(ori_masks)` joins them.
   batches.push(...(first as MaskData[]));
   return { batches, nmsDone: false };
@@ -237,6 +295,7 @@ async function decodePoints(
   s: AmgSettings,
   t: StageTimings,
   options: GenerateOptions,
+  progress: Progress,
   onBatch: OnBatch,
 ): Promise<void> {
   const nPoints = grid.length / 2;
@@ -260,6 +319,8 @@ async function decodePoints(
     const decoded = await model.decode(embedding, prompts, count, s.predIouThresh > 0 ? { iouFloor: s.predIouThresh } : {});
     t.decode += now() - started;
     if (options.counts) options.counts.prompts += count;
+    progress.done += count;
+    progress.tell('decode');
     await onBatch({
       count: count * MASKS_PER_PROMPT,
       lowRes: decoded.lowRes,

@@ -4,7 +4,7 @@
  * grid marks as covered every pixel where a kept mask's logit exceeds
  * `high_score_thresh`; the second pass prompts the full-density neighbours
  * of each first-pass point only where they are not covered. Its quirks are
- * kept as the contract (see the README's table). Pure: typed arrays in and out.
+ * kept as the contract (see docs/settings.md). Pure: typed arrays in and out.
  */
 
 /** The first pass's points per side: TinySAM's `points_per_side // 4`. */

@@ -22,7 +22,8 @@ function addFilterOptions(command: Command): Command {
     .option('--reject <file>', 'leave out the masks named in this JSON file, {"<file_name>": [annotation ids]} (the review site downloads it)');
 }
 
-function buildProgram(setResult: (p: Promise<number>) => void): Command {
+/** The commander program of the CLI; its actions hand their promise to setResult (scripts/options-doc.ts renders its options). */
+export function buildProgram(setResult: (p: Promise<number>) => void): Command {
   const program = new Command('sam-amg')
     .description('Segment Anything automatic mask generation over images and folders, writing SA-1B COCO RLE JSON')
     .argument('[inputs...]', 'image files, folders (searched recursively), glob patterns, http(s):// URLs and s3://bucket/prefix (every image under it, like a folder)')
@@ -46,9 +47,9 @@ function buildProgram(setResult: (p: Promise<number>) => void): Command {
     .option('--postprocess-workers <n>', 'worker threads that upscale, filter and encode masks while the decoder runs on (0: on the main thread; default: all cores but one with more than 2 cores, else 0)')
     .option('--shard <i/n>', 'process only shard i of n (0-based), by a stable hash of each relative path')
     .option('--overwrite', 'replace outputs made with other settings or models')
-    .option('--json', 'print JSON-lines events on stdout (start, image_done, image_failed, image_skipped, summary)')
+    .option('--json', 'print JSON-lines events on stdout (loading, start, image_progress, image_done, image_failed, image_skipped, summary)')
     .option('-q, --quiet', 'print nothing but errors')
-    .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal', '10')
+    .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal (each naming the images in flight, their stage and prompts done), and between --json image_progress events', '10')
     .version(VERSION, '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
@@ -113,18 +114,18 @@ AWS CLI takes them); inputs may be http(s):// URLs.`);
     .description('summarise masks per image, areas and scores; optionally draw overlays')
     .argument('<path>', 'output folder of a run, or one per-image file')
     .option('--viz <dir>', 'write an overlay PNG per image into this folder (needs --images)')
-    .option('--images <dir>', 'the folder the images were read from')
+    .option('--images <dir>', 'with --viz: the folder the images were read from; repeatable, for a run over several folders (each image is taken from the first that has its file_name)', collect)
     .option('--json', 'print the summary as JSON')
-    .action((target: string, o: { viz?: string; images?: string; json?: boolean }) => {
+    .action((target: string, o: { viz?: string; images?: string[]; json?: boolean }) => {
       setResult(interruptible((signal) => inspectCommand(target, o, signal)));
     });
   program.command('report')
     .description('write a static review site of an output folder (opens from disk: no server, no network)')
     .argument('<out>', 'output folder of a run')
     .requiredOption('--to <dir>', 'report folder to write (an earlier report there is replaced; any other non-empty folder is refused)')
-    .option('--images <dir>', 'the folder, s3:// prefix or http(s):// base URL the images were read from (without it, masks are drawn on grey)')
+    .option('--images <dir>', 'the folder, s3:// prefix or http(s):// base URL the images were read from (without it, masks are drawn on grey); repeatable, for a run over several folders (each picture is taken from the first that has its file_name)', collect)
     .option('-q, --quiet', 'print nothing but errors')
-    .action((out: string, o: { to: string; images?: string; quiet?: boolean }) => {
+    .action((out: string, o: { to: string; images?: string[]; quiet?: boolean }) => {
       setResult(interruptible((signal) => reportCommand(out, o, signal)));
     });
   program.command('status')

@@ -5,7 +5,7 @@ import { runDataset, type DatasetRunOptions } from '../runner/run.js';
 import { SETTING_SPECS, type Sampling } from '../settings/settings.js';
 import { checkNumber, UsageError } from '../errors.js';
 import { printedPull } from './model-choice.js';
-import { BarReporter, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
+import { BarReporter, count, JsonLinesReporter, PlainReporter, type Reporter } from './progress.js';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2, storage: 3, interrupted: 130 } as const;
 
@@ -39,7 +39,7 @@ export interface RunCliOptions {
 }
 
 function chooseReporter(o: RunCliOptions, interval: number): Reporter {
-  if (o.json) return new JsonLinesReporter();
+  if (o.json) return new JsonLinesReporter(interval);
   if (!o.quiet && process.stderr.isTTY) return new BarReporter();
   return new PlainReporter(interval, o.quiet);
 }
@@ -53,6 +53,9 @@ const isAbort = (err: unknown) => (err as Error)?.name === 'AbortError';
  */
 export async function runCommand(inputs: string[], o: RunCliOptions): Promise<number> {
   // The one option of the CLI alone, checked first: the reporter exists before the run does.
+  if (inputs.length === 0 && !o.list?.length && !o.out) {
+    throw new UsageError('no inputs and no --out; usage: sam-amg <images...> --out DIR [options] (see sam-amg --help)');
+  }
   const interval = checkNumber('--progress-interval', o.progressInterval ?? '10', { min: 0 });
   const options: DatasetRunOptions = {
     inputs, lists: o.list, listRoot: o.root, out: o.out as string, model: o.model, encoder: o.encoder, decoder: o.decoder,
@@ -95,11 +98,11 @@ export async function runCommand(inputs: string[], o: RunCliOptions): Promise<nu
     reporter.close();
     if (!o.quiet && !o.json) {
       const rate = summary.seconds > 0 ? (summary.written / summary.seconds).toFixed(2) : '-';
-      process.stderr.write(`sam-amg: ${summary.images} images: ${summary.written} written, ` +
+      process.stderr.write(`sam-amg: ${count(summary.images, 'image')}: ${summary.written} written, ` +
         `${summary.changed ? `${summary.changed} changed, ` : ''}` +
         `${summary.skipped} already done, ${summary.failed.length} failed` +
-        `${summary.skippedNonImages ? `, ${summary.skippedNonImages} non-image files skipped` : ''}; ` +
-        `${summary.masks} masks from ${summary.prompts} prompts in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
+        `${summary.skippedNonImages ? `, ${count(summary.skippedNonImages, 'non-image file')} skipped` : ''}; ` +
+        `${count(summary.masks, 'mask')} from ${count(summary.prompts, 'prompt')} in ${summary.seconds.toFixed(1)} s (${rate} images/s)` +
         `${summary.interrupted ? '; interrupted' : ''}\n`);
     }
     if (summary.interrupted) return EXIT.interrupted;

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { exportLabels, type ExportFormat, type ExportSummary } from '../export/export.js';
 import { filterFromFlags, type FilterFlags } from '../export/mask-filter.js';
 import { decodeImage } from '../image/decode.js';
@@ -10,7 +11,8 @@ import { liesInside, placeInside, withExtension } from '../output/layout.js';
 import { StaleTempSweeper } from '../storage/stale-temps.js';
 import { findOutputFiles, readSa1bFile } from '../output/read-outputs.js';
 import { checkNumber, UsageError } from '../errors.js';
-import { joinLocation } from '../storage/location.js';
+import { isHttp, isS3, joinLocation } from '../storage/location.js';
+import { count } from './progress.js';
 import { EXIT } from './run-command.js';
 
 export interface ExportFlags extends FilterFlags {
@@ -48,13 +50,13 @@ export async function interruptible(command: (signal: AbortSignal) => Promise<nu
 }
 
 function filteredNote(summary: ExportSummary): string {
-  return summary.filteredOut ? `; ${summary.filteredOut} masks filtered out` : '';
+  return summary.filteredOut ? `; ${count(summary.filteredOut, 'mask')} filtered out` : '';
 }
 
 function skippedNote(summary: ExportSummary, quiet?: boolean): string {
   for (const f of summary.failed) process.stderr.write(`sam-amg: ${f.path}: ${f.reason}\n`);
   if (!quiet) for (const note of summary.notes) process.stderr.write(`sam-amg: ${note}\n`);
-  return summary.failed.length ? `; ${summary.failed.length} files skipped` : '';
+  return summary.failed.length ? `; ${count(summary.failed.length, 'file')} skipped` : '';
 }
 
 /** `sam-amg export OUT --format FORMAT --to DEST` */
@@ -67,7 +69,7 @@ export async function exportCommand(out: string, o: ExportFlags, signal?: AbortS
   const skipped = skippedNote(summary, o.quiet);
   if (!o.quiet) {
     const labelled = o.format === 'labelmap' ? `; ${(100 * summary.labelledPixels / Math.max(1, summary.pixels)).toFixed(1)} % of pixels labelled` : '';
-    process.stderr.write(`sam-amg: exported ${summary.images} images and ${summary.masks} masks as ${o.format} to ${o.to}${filteredNote(summary)}${labelled}${skipped}\n`);
+    process.stderr.write(`sam-amg: exported ${count(summary.images, 'image')} and ${count(summary.masks, 'mask')} as ${o.format} to ${o.to}${filteredNote(summary)}${labelled}${skipped}\n`);
   }
   return summary.failed.length ? EXIT.someFailed : EXIT.ok;
 }
@@ -78,16 +80,38 @@ export async function mergeCommand(out: string, o: FilterFlags & { coco: string;
   const summary = await exportLabels({ out, format: 'coco', to: o.coco, filter, destinationFlag: '--coco', signal });
   const skipped = skippedNote(summary, o.quiet);
   if (!o.quiet) {
-    process.stderr.write(`sam-amg: merged ${summary.images} images and ${summary.masks} annotations into ${o.coco}${filteredNote(summary)}${skipped}\n`);
+    process.stderr.write(`sam-amg: merged ${count(summary.images, 'image')} and ${count(summary.masks, 'annotation')} into ${o.coco}${filteredNote(summary)}${skipped}\n`);
   }
   return summary.failed.length ? EXIT.someFailed : EXIT.ok;
 }
 
-/** `sam-amg inspect OUT_OR_FILE [--viz DIR --images DIR] [--json]` */
-export async function inspectCommand(target: string, o: { viz?: string; images?: string; json?: boolean }, signal?: AbortSignal): Promise<number> {
-  if (o.viz && !o.images) throw new UsageError('--viz needs --images DIR, the folder the images were read from');
+/** A local folder given to --images that is not there: refused in one line (S3 prefixes and URLs are looked at per image). */
+async function refuseMissingImageFolders(roots: string[]): Promise<void> {
+  for (const root of roots) {
+    if (isHttp(root) || isS3(root)) continue;
+    const info = await stat(root).catch(() => undefined);
+    if (!info) throw new UsageError(`--images ${root}: no such folder`);
+    if (!info.isDirectory()) throw new UsageError(`--images ${root}: is a file, not the folder the images were read from`);
+  }
+}
+
+/** The first of the candidate files that is there (the first when none is). */
+async function firstExisting(candidates: string[]): Promise<string> {
+  for (const file of candidates) if ((await stat(file).catch(() => undefined))?.isFile()) return file;
+  return candidates[0];
+}
+
+/** `sam-amg inspect OUT_OR_FILE [--viz DIR --images DIR...] [--json]` */
+export async function inspectCommand(target: string, o: { viz?: string; images?: string[]; json?: boolean }, signal?: AbortSignal): Promise<number> {
+  const roots = o.images ?? [];
+  if (o.viz && roots.length === 0) throw new UsageError('--viz needs --images DIR, the folder the images were read from');
+  if (!o.viz && roots.length > 0) throw new UsageError('--images goes with --viz DIR: it says where the images are to draw overlays of; inspect alone reads only the masks');
   // Overlays among the images would be taken for images by the next run, and could stand where an image is.
-  if (o.viz && o.images && liesInside(o.images, o.viz)) throw new UsageError(`--viz ${o.viz}: lies inside --images ${o.images}; write the overlays elsewhere`);
+  for (const root of roots) {
+    if (o.viz && liesInside(root, o.viz)) throw new UsageError(`--viz ${o.viz}: lies inside --images ${root}; write the overlays elsewhere`);
+  }
+  if (!isS3(target) && !(await stat(target).catch(() => undefined))) throw new UsageError(`${target}: no such file or folder`);
+  await refuseMissingImageFolders(roots);
   const files = await findOutputFiles(target).catch(() => {
     throw new UsageError(`${target}: no such file or folder`);
   });
@@ -101,9 +125,10 @@ export async function inspectCommand(target: string, o: { viz?: string; images?:
       if (!data) continue;
       collector.add(data);
       if (o.viz) {
-        const source = placeInside(o.images!, data.image.file_name);
+        // The first folder that has the image: a run over several input folders is drawn from all of them.
+        const source = await firstExisting(roots.map((root) => placeInside(root, data.image.file_name)));
         const image = await decodeImage(source).catch((err) => {
-          throw new Error(`${source}: ${(err as Error).message}`);
+          throw new Error(`${source}: ${(err as Error).message}${roots.length > 1 ? ` (nor in the other --images folders)` : ''}`);
         });
         if (image.width !== data.image.width || image.height !== data.image.height) {
           throw new Error(`${source} is ${image.width}×${image.height} but its masks are ${data.image.width}×${data.image.height}`);
@@ -143,9 +168,10 @@ export async function statusCommand(out: string, o: { shards?: string; json?: bo
   return status.unreadable.length ? EXIT.someFailed : EXIT.ok;
 }
 
-/** `sam-amg report OUT --to DIR [--images DIR]` */
-export async function reportCommand(out: string, o: { to: string; images?: string; quiet?: boolean }, signal?: AbortSignal): Promise<number> {
+/** `sam-amg report OUT --to DIR [--images DIR...]` */
+export async function reportCommand(out: string, o: { to: string; images?: string[]; quiet?: boolean }, signal?: AbortSignal): Promise<number> {
   const started = performance.now();
+  await refuseMissingImageFolders(o.images ?? []);
   const summary = await buildReport({ out, images: o.images, to: o.to, signal }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' && err.path === out) throw new UsageError(`${out}: no such folder`);
     throw err;
@@ -153,10 +179,10 @@ export async function reportCommand(out: string, o: { to: string; images?: strin
   for (const u of summary.unreadable) process.stderr.write(`sam-amg: ${joinLocation(out, u.path)}: ${u.reason}\n`);
   if (!o.quiet) {
     const missing = summary.missingPictures.length;
-    process.stderr.write(`sam-amg: report of ${summary.images} images and ${summary.masks} masks in ${o.to}/index.html ` +
+    process.stderr.write(`sam-amg: report of ${count(summary.images, 'image')} and ${count(summary.masks, 'mask')} in ${o.to}/index.html ` +
       `(${((performance.now() - started) / 1000).toFixed(1)} s)` +
-      `${summary.unreadable.length ? `; ${summary.unreadable.length} unreadable files listed` : ''}` +
-      `${missing ? `; ${missing} picture${missing === 1 ? '' : 's'} not found${o.images ? '' : ' (pass --images DIR)'}, masks drawn on grey` : ''}\n`);
+      `${summary.unreadable.length ? `; ${count(summary.unreadable.length, 'unreadable file')} listed` : ''}` +
+      `${missing ? `; ${count(missing, 'picture')} not found${o.images?.length ? '' : ' (pass --images DIR)'}, masks drawn on grey` : ''}\n`);
   }
   return summary.unreadable.length ? EXIT.someFailed : EXIT.ok;
 }

@@ -176,7 +176,7 @@ async function feed(o: ExportOptions, files: string[], writer: FormatWriter, sum
       + `${unknown.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${unknown.length > 3 ? ', …' : ''}`);
   }
   if (summary.images === 0) {
-    throw new UsageError(`${o.out}: holds no sam-amg outputs${summary.failed.length ? ` it could read (${summary.failed.length} unreadable files)` : ''}; nothing was written`);
+    throw new UsageError(`${o.out}: holds no sam-amg outputs${summary.failed.length ? ` it could read (${summary.failed.length} unreadable file${summary.failed.length === 1 ? '' : 's'})` : ''}; nothing was written`);
   }
 }
 

@@ -3,11 +3,13 @@
  * CPU as the fallback onnxruntime always has. A provider the installed
  * onnxruntime-node cannot offer is refused before any model loads.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { invalid, UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export type DeviceKind = 'cpu' | 'cuda' | 'tensorrt' | 'webgpu' | 'coreml' | 'dml';
 
@@ -79,6 +81,45 @@ export function checkDeviceAvailable(d: Device, label = '--device'): void {
   }
 }
 
+/**
+ * Providers whose native layers print to the process's stderr while they
+ * start (WebGPU: Dawn's adapter warnings, Wayland's XDG_RUNTIME_DIR
+ * complaints), out of reach of onnxruntime's log level.
+ */
+const NOISY_START: ReadonlySet<DeviceKind> = new Set(['webgpu']);
+const PROBE_SCRIPT = path.join(PACKAGE_ROOT, 'dist/src/model/device-probe.js');
+const PROBE_TIMEOUT_MS = 120_000;
+
+/**
+ * For a provider that talks on stderr as it starts, starts it first in a
+ * child process (device-probe.ts) whose stderr is dropped: one that cannot
+ * start refuses the run in one line, before any model loads, and the
+ * provider's own noise stays out of the run's output.
+ */
+export async function probeDevice(d: Device, label = '--device'): Promise<void> {
+  if (!NOISY_START.has(d.kind) || !existsSync(PROBE_SCRIPT)) return;
+  const answer = await new Promise<{ ok: boolean; message?: string } | string>((resolve) => {
+    execFile(process.execPath, [PROBE_SCRIPT, deviceName(d)], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 2 ** 20 }, (err, stdout) => {
+      try {
+        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+        if (typeof parsed?.ok === 'boolean') return resolve(parsed);
+      } catch { /* no answer: said below */ }
+      const e = err as (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null }) | null;
+      resolve(e?.killed ? `did not start within ${PROBE_TIMEOUT_MS / 1000} s` : e?.signal ? `crashed while starting (${e.signal})` : `failed while starting (${e?.message.split('\n')[0] ?? 'no answer'})`);
+    });
+  });
+  if (typeof answer === 'string') throw new UsageError(`${label} ${deviceName(d)}: onnxruntime's ${TITLES[d.kind]} provider ${answer}`);
+  if (!answer.ok) throw couldNotStart(d, answer.message ?? '', label);
+}
+
+/** The one line for a provider that onnxruntime could not start, from onnxruntime's message. */
+function couldNotStart(d: Device, message: string, label = '--device'): UsageError {
+  // onnxruntime's messages end in the cause, after source locations and assertion text.
+  const first = message.split('\n')[0].replace(/\)+$/, '');
+  const cause = first.split(/\. (?=[A-Z])/).pop()!.replace(/^.*: not a loadable ONNX model \(/, '');
+  return new UsageError(`${label} ${deviceName(d)}: onnxruntime could not start its ${TITLES[d.kind]} provider (${cause})`);
+}
+
 /** The execution providers for onnxruntime, best first, the CPU last. */
 export function executionProviders(d: Device): ort.InferenceSession.ExecutionProviderConfig[] {
   switch (d.kind) {
@@ -106,9 +147,6 @@ export async function createOnDevice(
     const cpu = await create(options).catch(() => undefined);
     if (!cpu) throw err;
     await cpu.release();
-    // onnxruntime's messages end in the cause, after source locations and assertion text.
-    const first = String((err as Error).message).split('\n')[0].replace(/\)+$/, '');
-    const cause = first.split(/\. (?=[A-Z])/).pop()!.replace(/^.*: not a loadable ONNX model \(/, '');
-    throw new UsageError(`--device ${deviceName(d)}: onnxruntime could not start its ${TITLES[d.kind]} provider (${cause})`);
+    throw couldNotStart(d, String((err as Error).message));
   }
 }

@@ -34,7 +34,7 @@ export interface RuntimeOptions {
   /**
    * Reuse memory plans between runs of the same shapes (default false: measured
    * with npm run bench, off cut peak RSS by about 30 % for the MobileSAM
-   * architecture, at 0.69–1.12× the time; see the README's Performance).
+   * architecture, at 0.69–1.12× the time; see docs/performance.md).
    */
   enableMemPattern?: boolean;
   /**
@@ -42,7 +42,7 @@ export interface RuntimeOptions {
    * dynamic (default 1: measured with npm run bench on CPU, batches of 4 to
    * 64 showed no steady gain from run to run, while memory grows with the
    * batch, since the graph copies the image embedding per prompt; see the
-   * README's Performance).
+   * docs/performance.md).
    */
   promptsPerCall?: number;
   /** Profile the decoder session with onnxruntime's profiler into files named from this prefix (bench:profile). */

@@ -16,17 +16,18 @@ class Distribution {
 
 export type DistributionSummary = ReturnType<Distribution['summary']>;
 
+/** What `sam-amg inspect --json` prints: snake_case keys, as every other output of sam-amg. */
 export interface InspectReport {
   images: number;
   masks: number;
-  masksPerImage: DistributionSummary;
+  masks_per_image: DistributionSummary;
   /** Mask area in pixels. */
   area: DistributionSummary;
   /** Mask area as a fraction of its image. */
-  areaFraction: DistributionSummary;
-  predictedIou: DistributionSummary;
-  stabilityScore: DistributionSummary;
-  emptyImages: number;
+  area_fraction: DistributionSummary;
+  predicted_iou: DistributionSummary;
+  stability_score: DistributionSummary;
+  empty_images: number;
 }
 
 /** Collects what `sam-amg inspect` reports, one per-image file at a time. */
@@ -58,12 +59,12 @@ export class InspectCollector {
     return {
       images: this.images,
       masks: this.masks,
-      masksPerImage: this.perImage.summary(),
+      masks_per_image: this.perImage.summary(),
       area: this.area.summary(),
-      areaFraction: this.fraction.summary(),
-      predictedIou: this.iou.summary(),
-      stabilityScore: this.stability.summary(),
-      emptyImages: this.emptyImages,
+      area_fraction: this.fraction.summary(),
+      predicted_iou: this.iou.summary(),
+      stability_score: this.stability.summary(),
+      empty_images: this.emptyImages,
     };
   }
 }
@@ -75,13 +76,13 @@ function row(name: string, d: DistributionSummary, digits: number): string {
 
 export function formatReport(r: InspectReport): string {
   return [
-    `images             ${r.images} (${r.emptyImages} without masks)`,
+    `images             ${r.images} (${r.empty_images} without masks)`,
     `masks              ${r.masks}`,
     `${''.padEnd(18)} ${['min', 'p10', 'median', 'mean', 'p90', 'max'].map((h) => h.padStart(10)).join('')}`,
-    row('masks per image', r.masksPerImage, 1),
+    row('masks per image', r.masks_per_image, 1),
     row('area (px)', r.area, 0),
-    row('area / image', r.areaFraction, 4),
-    row('predicted_iou', r.predictedIou, 3),
-    row('stability_score', r.stabilityScore, 3),
+    row('area / image', r.area_fraction, 4),
+    row('predicted_iou', r.predicted_iou, 3),
+    row('stability_score', r.stability_score, 3),
   ].join('\n');
 }

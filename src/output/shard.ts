@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { invalid } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** Worker `index` of `count`, 0-based. */
 export interface Shard {
@@ -11,7 +11,10 @@ export function parseShard(text: string, label = '--shard'): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || !(count >= 1) || !(index < count)) throw invalid('i/n with 0 <= i < n', label, text);
+  if (!m || !(count >= 1) || !(index < count)) {
+    // The value as given, without `of type string`: a shard is always text.
+    throw new UsageError(`Expected a shard i/n with 0 <= i < n for ${label} but received ${text}`);
+  }
   return { index, count };
 }
 

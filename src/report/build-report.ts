@@ -23,8 +23,12 @@ import { ReportStatistics } from './plots.js';
 export interface ReportOptions {
   /** The output folder of a run. */
   out: string;
-  /** The folder the images were read from; without it, masks are drawn on grey. */
-  images?: string;
+  /**
+   * The folder (or s3:// prefix, or http(s):// base URL) the images were read
+   * from, or several: each image's picture is looked for under each by its
+   * file_name, the first that has it taken. Without it, masks are drawn on grey.
+   */
+  images?: string | string[];
   /** The report folder to write: replaced as a whole when it holds an earlier report; any other non-empty folder is refused. */
   to: string;
   /** Longest side of the pictures on image pages (default 1600). */
@@ -232,8 +236,8 @@ async function writeSite(temp: string, files: string[], summary: ReportSummary, 
 /** One image's page data, picture and thumbnail; whether it has a picture (without one it shares the grey thumbnail). */
 async function writeImagePage(temp: string, data: Sa1bFile, i: number, o: ReportOptions, summary: ReportSummary): Promise<boolean> {
   const { image, annotations } = data;
-  const location = o.images === undefined ? undefined : pictureLocation(o.images, image.file_name);
-  const picture = location === undefined ? undefined : await pictureOf(location);
+  const roots = o.images === undefined ? [] : typeof o.images === 'string' ? [o.images] : o.images;
+  const picture = await pictureOf(roots, image.file_name);
   if (picture) await writePictures(picture, temp, i, o.pictureSize ?? 1600);
   else summary.missingPictures.push(image.file_name);
   const page: PageImage = {
@@ -247,13 +251,20 @@ async function writeImagePage(temp: string, data: Sa1bFile, i: number, o: Report
   return picture !== undefined;
 }
 
-/** The picture as sam-amg decoded it for the masks (same orientation), or undefined when it cannot be read. */
-async function pictureOf(file: string) {
-  try {
-    return await decodeImage(await readInput(file));
-  } catch {
-    return undefined;
+/**
+ * The picture as sam-amg decoded it for the masks (same orientation), from
+ * the first of `roots` that has a file at `fileName`; undefined when none
+ * has one, or the one found cannot be decoded.
+ */
+async function pictureOf(roots: string[], fileName: string) {
+  for (const root of roots) {
+    const location = pictureLocation(root, fileName);
+    if (location === undefined) continue;
+    const bytes = await readInput(location).catch(() => undefined);
+    if (bytes === undefined) continue;
+    return decodeImage(bytes).catch(() => undefined);
   }
+  return undefined;
 }
 
 async function writePictures(p: { width: number; height: number; data: Uint8Array }, dir: string, i: number, size: number): Promise<void> {

@@ -149,7 +149,7 @@ export function datasetPage(store: ReviewStore, bar: typeof commandBar): void {
       a.append(img, count, name);
       grid.append(a);
     }
-    info.textContent = `page ${page + 1} of ${pages()} (${order.length} images)`;
+    info.textContent = `page ${page + 1} of ${pages()} (${order.length} image${order.length === 1 ? '' : 's'})`;
     prev.disabled = page === 0;
     next.disabled = page >= pages() - 1;
   }

@@ -12,9 +12,9 @@ import type { BatchRequest } from './postprocess-worker.js';
  * All cores but one where the machine has more than two. On two cores the
  * decoder's threads already use both, and a worker only moved the work
  * (measured: 0.97–1.07× the wall time of post-processing inline; see the
- * README's Performance). On 16 cores, 15 workers took post-processing from
+ * docs/performance.md). On 16 cores, 15 workers took post-processing from
  * 65 s to 22 s an image and the decoder from 17.7 s to 18.8 s
- * (the README's Performance, GPU machine); between the two, not measured.
+ * (docs/performance.md, on a GPU machine); between the two, not measured.
  */
 export function defaultPostprocessWorkers(cores = availableParallelism()): number {
   return cores > 2 ? cores - 1 : 0;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { emptyTimings, generateMaskData, type GenerateOptions } from '../amg/generator.js';
+import { emptyTimings, generateMaskData, type GenerateOptions, type GenerateProgress } from '../amg/generator.js';
 import type { PromptModel } from '../amg/prompt-model.js';
 import { toRecords } from '../amg/records.js';
 import { decodeImage, ImageDecodeError } from '../image/decode.js';
@@ -19,9 +19,9 @@ import { toSa1b } from '../output/sa1b.js';
 import type { AmgSettings } from '../settings/settings.js';
 import { optionName, UsageError, type OptionNames } from '../errors.js';
 import type { ImageTimings, RunEvent } from './events.js';
-import { listInputs, type InputImage, type InputSources } from './inputs.js';
+import { listInputs, type InputImage, type InputList, type InputSources } from './inputs.js';
 import { claimOutputFolder } from '../output/manifest.js';
-import { lockOutputFolder } from '../output/run-lock.js';
+import { LOCK_PREFIX, lockOutputFolder } from '../output/run-lock.js';
 import { shardName, shardOfPath, type Shard } from '../output/shard.js';
 
 /**
@@ -50,6 +50,8 @@ export interface PreparedRunOptions {
   download?: DownloadLimits;
   /** How messages name the options: the library's keys (default) or the CLI's flags. */
   names?: OptionNames;
+  /** What `preflightRun` found for these sources, outDir and shard (runDataset finds it before the model loads); found here without it. */
+  preflight?: Preflight;
 }
 
 export interface ImageFailure {
@@ -125,14 +127,7 @@ export async function runPrepared(opts: PreparedRunOptions): Promise<RunSummary>
   const format = identity.format;
   const emit = (e: RunEvent) => opts.onEvent?.(e);
   const store = storeFor(outDir);
-  const list = await listInputs({ names, ...opts.sources, outDir });
-  if (list.images.length === 0) {
-    throw new UsageError(`no images found in ${[...opts.sources.paths, ...(opts.sources.lists ?? [])].join(', ')}` +
-      (list.skippedNonImages ? ` (${list.skippedNonImages} files without an image extension skipped)` : ''));
-  }
-  const mine = opts.shard
-    ? list.images.filter((im) => shardOfPath(im.relative, opts.shard!.count) === opts.shard!.index)
-    : list.images;
+  const { list, mine, earlierFailures } = opts.preflight ?? await preflightRun({ sources: opts.sources, outDir, shard: opts.shard, names });
 
   const summary: RunSummary = {
     images: mine.length, written: 0, changed: 0, skipped: 0, failed: [], masks: 0, prompts: 0,
@@ -181,7 +176,6 @@ export async function runPrepared(opts: PreparedRunOptions): Promise<RunSummary>
     return line;
   };
   // Earlier runs' failures of images this run did not settle stay listed (a run over part of the inputs keeps the rest's), unless the image is gone.
-  const earlierFailures = await readOwnFailures(outDir, failuresFile, names);
   const recordFailures = async () => {
     const unsettled = earlierFailures.filter((f) => !settled.has(f.path));
     const stillThere = await Promise.all(unsettled.map((f) => mayStillExist(f.path)));
@@ -262,8 +256,11 @@ export async function runPrepared(opts: PreparedRunOptions): Promise<RunSummary>
       const stages = emptyTimings();
       const counts = { prompts: 0 };
       try {
+        const onProgress = opts.onEvent && ((p: GenerateProgress) => emit({
+          event: 'image_progress', path: item.image.path, stage: p.stage, prompts_done: p.promptsDone, prompts_total: p.promptsTotal, crop: p.crop, crops: p.crops,
+        }));
         const data = await generateMaskData(ready.pixels, opts.model, opts.settings,
-          { ...opts.generate, signal, timings: stages, counts });
+          { ...opts.generate, signal, timings: stages, counts, ...(onProgress ? { onProgress } : {}) });
         const tr = now();
         const records = toRecords(data);
         const file = toSa1b(records, { width: ready.pixels.width, height: ready.pixels.height, file_name: item.image.relative },
@@ -311,6 +308,39 @@ export async function runPrepared(opts: PreparedRunOptions): Promise<RunSummary>
   } finally {
     await lock.release();
   }
+}
+
+/** What a run finds out before any model loads (`preflightRun`). */
+export interface Preflight {
+  list: InputList;
+  /** The images of this run's shard (all of them without one). */
+  mine: InputImage[];
+  /** The failures an earlier run of this shard listed. */
+  earlierFailures: ImageFailure[];
+  /** Whether the output folder holds an earlier run (its manifest, or a lock), which this run's fingerprint must match. */
+  resuming: boolean;
+}
+
+/**
+ * Everything a run can check without its model: lists the inputs (none is a
+ * UsageError), takes the shard's share, and reads the failures file an
+ * earlier run left (one that is not sam-amg's refuses the run). Writes nothing.
+ */
+export async function preflightRun(o: { sources: InputSources; outDir: string; shard?: Shard; names?: OptionNames }): Promise<Preflight> {
+  const { outDir, shard } = o;
+  const names = o.names ?? 'keys';
+  const n = (key: string) => optionName(key, names);
+  if (isHttp(outDir)) throw new UsageError(`${n('out')} ${outDir}: outputs go to a folder or an s3://bucket/prefix, not to an HTTP(S) URL`);
+  const list = await listInputs({ names, ...o.sources, outDir });
+  if (list.images.length === 0) {
+    throw new UsageError(`no images found in ${[...o.sources.paths, ...(o.sources.lists ?? [])].join(', ')}` +
+      (list.skippedNonImages ? ` (${list.skippedNonImages} file${list.skippedNonImages === 1 ? '' : 's'} without an image extension skipped)` : ''));
+  }
+  const mine = shard ? list.images.filter((im) => shardOfPath(im.relative, shard.count) === shard.index) : list.images;
+  const earlierFailures = await readOwnFailures(outDir, joinLocation(outDir, failuresFileName(shard)), names);
+  const top = (await storeFor(outDir).list(outDir, true).catch(() => undefined)) ?? [];
+  const resuming = top.some((name) => name === MANIFEST_FILE || name.startsWith(LOCK_PREFIX));
+  return { list, mine, earlierFailures, resuming };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { checkNumber, invalid, optionName, UsageError, type OptionNames } from '../errors.js';
 import { DECODER_GRAPH_MODES, type DecoderGraphMode } from '../model/decoder-sessions.js';
-import { checkDeviceAvailable, parseDevice } from '../model/device.js';
+import { checkDeviceAvailable, parseDevice, probeDevice } from '../model/device.js';
 import { chooseModel } from '../model/model-choice.js';
 import { SamOnnxModel } from '../model/sam-onnx.js';
 import type { OutputFormat } from '../output/run-identity.js';
-import { parseShard } from '../output/shard.js';
+import { parseShard, shardName } from '../output/shard.js';
+import { loadRegistry } from '../model/registry.js';
 import { readJsonOption } from '../settings/json-option.js';
 import {
   checkSettings, completeSettings, DEFAULT_SETTINGS, SETTING_SPECS, type CheckedSettings, type NumericSettingKey, type Sampling, type SettingsInput,
@@ -16,7 +17,7 @@ import { storeFor } from '../storage/store.js';
 import type { RunEvent } from './events.js';
 import { runIdentity } from './identity.js';
 import { defaultPostprocessWorkers, PostprocessPool } from './postprocess-pool.js';
-import { runPrepared, type RunSummary } from './run-dataset.js';
+import { preflightRun, runPrepared, type RunSummary } from './run-dataset.js';
 
 /** Every AMG setting by its key (`pointsPerSide: 8`), as a number or the text of one. */
 export type SettingOptions = { [K in NumericSettingKey]?: number | string };
@@ -76,7 +77,7 @@ export interface DatasetRunOptions extends SettingOptions {
   sampling?: Sampling;
   /** Stops the run: no new image starts, writes under way finish, and the summary says `interrupted`. */
   signal?: AbortSignal;
-  /** Each event of the run as it happens (start, image_done, image_failed, image_skipped, summary). */
+  /** Each event of the run as it happens (loading, start, image_progress, image_done, image_failed, image_skipped, summary). */
   onEvent?: (event: RunEvent) => void;
   /** Lines worth telling a person: a model pull's size, source and licence, and what loading the model found. */
   onNotice?: (line: string) => void;
@@ -206,9 +207,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /**
  * The library's front door, what `sam-amg <inputs...> --out DIR` runs:
- * checks every option, refuses an HTTP(S) `out`, prepares `out` (created, or
- * an S3 prefix probed) before any model loads, loads or pulls the model,
- * resolves the settings against its family, and runs AMG over every image,
+ * checks every option, refuses an HTTP(S) `out`, proves `out` writable (a
+ * folder is made only by the run's first write, so a run refused before it
+ * leaves none; an S3 prefix is probed), lists the inputs and pulls the
+ * model before any model loads, loads it, resolves the settings against its
+ * family, and runs AMG over every image,
  * writing one output per image (rerunning resumes). It owns the model, the
  * post-processing workers and the output folder's lock for the run and
  * releases them whatever happens.
@@ -226,11 +229,20 @@ export async function runDataset(options: DatasetRunOptions): Promise<RunSummary
   const n = (key: string) => optionName(key, c.names);
   const { signal } = o;
   throwIfAborted(signal);
-  // Before any model is loaded: a provider that is not installed, or an output folder that cannot be written, fails in a moment.
+  // Before any model is loaded: a provider that is not installed or cannot start, or an output folder that cannot be written, fails in a moment.
   checkDeviceAvailable(c.device, n('device'));
+  await probeDevice(c.device, n('device'));
+  // Proved writable and left as it was: the folder appears with the run's first file (its lock), so a refused run leaves none.
   await storeFor(o.out).prepare(o.out, n('out'));
+  const sources = { paths: o.inputs ?? [], lists: o.lists, listRoot: o.listRoot, readStdin: o.readStdin ?? readProcessStdin };
+  const preflight = await preflightRun({ sources, outDir: o.out, shard: c.shard, names: c.names });
+  throwIfAborted(signal);
   const files = await chooseModel(o, { names: c.names, onNotice: o.onNotice, onDownload: o.onModelDownload, signal });
   throwIfAborted(signal);
+  o.onEvent?.({
+    event: 'loading', images: preflight.mine.length, skipped_non_images: preflight.list.skippedNonImages, shard: shardName(c.shard),
+    model: o.model ?? (o.encoder ? `${o.encoder}, ${o.decoder}` : loadRegistry().default), out: o.out, resuming: preflight.resuming,
+  });
   const model = await SamOnnxModel.load(files, {
     threads: c.threads, promptsPerCall: c.promptsPerCall, decoderGraph: c.decoderGraph, filterGraph: c.filterGraph, device: c.device, onNotice: o.onNotice,
   });
@@ -241,7 +253,7 @@ export async function runDataset(options: DatasetRunOptions): Promise<RunSummary
     const identity = await runIdentity(files, settings, c.format);
     pool = c.workers > 0 ? new PostprocessPool(c.workers) : undefined;
     return await runPrepared({
-      sources: { paths: o.inputs ?? [], lists: o.lists, listRoot: o.listRoot, readStdin: o.readStdin ?? readProcessStdin },
+      sources,
       outDir: o.out,
       model,
       settings,
@@ -254,6 +266,7 @@ export async function runDataset(options: DatasetRunOptions): Promise<RunSummary
       download: c.download,
       names: c.names,
       onEvent: o.onEvent,
+      preflight,
     });
   } finally {
     await pool?.close();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,12 +21,18 @@ const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
 
 /**
  * Makes sure outputs can be written to `dir` before any model or image is
- * loaded: creates it (and missing parents) when absent, and proves it is a
- * writable folder by creating and removing a file in it. Anything else is a
- * UsageError naming the folder and the cause, or a StorageError when the
- * storage is full or failing. Parents are made one at a time:
- * Node's recursive mkdir never returns for some paths (under /proc).
- * `label` names the option that chose the folder in messages (`out`, `--out`).
+ * loaded, and leaves everything as it was, so a run refused before its
+ * first write leaves no trace; the run's first write (its lock file) makes
+ * the folder. An existing folder is proved writable by creating and
+ * removing a file in it. A missing one (and its missing parents) is made,
+ * with a file in it, inside a scratch folder of the nearest existing parent,
+ * removed again: the same names, permissions and file system, without
+ * touching the path itself, which other runs starting at once may be
+ * proving or writing too. Anything else is a UsageError naming the folder
+ * and the cause, or a StorageError when the storage is full or failing.
+ * Folders are made one at a time: Node's recursive mkdir never returns for
+ * some paths (under /proc). `label` names the option that chose the folder
+ * in messages (`out`, `--out`).
  */
 export async function prepareOutputFolder(dir: string, label = 'out'): Promise<void> {
   const fail = (cause: string, err?: NodeJS.ErrnoException) =>
@@ -42,16 +49,30 @@ export async function prepareOutputFolder(dir: string, label = 'out'): Promise<v
     if (!info.isDirectory()) throw fail(at === target ? 'is a file, not a folder' : `${at} is a file, not a folder`);
     break;
   }
-  for (const folder of missing.reverse()) {
-    await mkdir(folder).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw fail(causeOf(err), err);
-    });
-  }
-  const probe = path.join(target, `.sam-amg-probe.${hostname()}.${process.pid}${TEMP_SUFFIX}`);
+  const unique = `.sam-amg-probe.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+  const probeIn = async (folder: string) => {
+    const probe = path.join(folder, unique);
+    try {
+      await (await open(probe, 'wx')).close();
+    } catch (err) {
+      throw fail(`not writable (${causeOf(err as NodeJS.ErrnoException)})`, err as NodeJS.ErrnoException);
+    }
+    await rm(probe, { force: true });
+  };
+  if (missing.length === 0) return probeIn(target);
+  const scratch = path.join(path.dirname(missing[missing.length - 1]), unique);
+  const makeFolder = (folder: string) => mkdir(folder).catch((err: NodeJS.ErrnoException) => {
+    throw fail(causeOf(err), err);
+  });
   try {
-    await (await open(probe, 'wx')).close();
-  } catch (err) {
-    throw fail(`not writable (${causeOf(err as NodeJS.ErrnoException)})`, err as NodeJS.ErrnoException);
+    await makeFolder(scratch);
+    let at = scratch;
+    for (const folder of missing.reverse()) {
+      at = path.join(at, path.basename(folder));
+      await makeFolder(at);
+    }
+    await probeIn(at);
+  } finally {
+    await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
-  await rm(probe, { force: true });
 }
