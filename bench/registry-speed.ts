@@ -1,7 +1,7 @@
 /**
  * npm run bench:registry -- [options]
  *
- * The speed column of the README's model table: for every registry model,
+ * The registry models' speed table (docs/performance.md): for every registry model,
  * AMG at the default settings on the same images with the benchmark network
  * of its architecture (scripts/bench-models/make_bench_models.py), one
  * network after another, each through `npm run bench` in its own process.

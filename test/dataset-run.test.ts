@@ -117,7 +117,8 @@ describe('dataset runs', () => {
     const res = await runCli([input, '--out', tempDir(), ...FAST, '--json', '--jobs', '2']);
     expect(res.code).toBe(0);
     const events = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(events[0]).toMatchObject({ event: 'start', images: 20, jobs: 2, shard: null });
+    expect(events[0]).toMatchObject({ event: 'loading', images: 20, shard: null, resuming: false });
+    expect(events[1]).toMatchObject({ event: 'start', images: 20, jobs: 2, shard: null });
     expect(events.at(-1)).toMatchObject({ event: 'summary', images: 20, written: 20, changed: 0, skipped: 0, failed: 0, interrupted: false });
     const done = events.filter((e) => e.event === 'image_done');
     expect(done.length).toBe(20);

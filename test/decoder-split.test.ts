@@ -31,7 +31,7 @@ async function recordsOf(dir: string, promptsPerCall: number, decoderGraph: Mode
     const all = await generateMasks(image, model, { pointsPerSide: 6, predIouThresh: 0, stabilityScoreThresh: 0 });
     // Default filters (a denser grid, so that some prompts' masks cannot pass): a staged decoder skips their
     // mask stage. Only where that can happen: a split decoder computes every mask either way.
-    const filtered = decoderGraph === 'split' ? [] : await generateMasks(image, model, { pointsPerSide: 10 });
+    const filtered = decoderGraph === 'split' ? [] : await generateMasks(image, model, { pointsPerSide: 8 });
     return {
       all: JSON.stringify(all), filtered: JSON.stringify(filtered), count: all.length, filteredCount: filtered.length,
       split: model.decoderSplit, folds: model.decoderFolds,

@@ -119,7 +119,7 @@ describe('decoding awkward images', () => {
       expect(res.stderr).toContain(`sam-amg: ${path.join(dir, name)}: `);
       expect(existsSync(path.join(out, name.replace(/\.\w+$/, '.json')))).toBe(false);
     }
-    expect(res.stderr).toMatch(/15 images: 11 written, 0 already done, 4 failed, 1 non-image files skipped/);
+    expect(res.stderr).toMatch(/15 images: 11 written, 0 already done, 4 failed, 1 non-image file skipped/);
     for (const [name, [w, h]] of Object.entries(GOOD)) {
       const file = JSON.parse(readFileSync(path.join(out, name.replace(/\.\w+$/, '.json')), 'utf8'));
       expect(file.image).toMatchObject({ width: w, height: h, file_name: name });

@@ -58,7 +58,7 @@ describe('listInputs', () => {
 describe('sharding', () => {
   it('parses i/n and rejects anything else in the common message shape', () => {
     expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
-    expect(() => parseShard('5/5')).toThrow('Expected i/n with 0 <= i < n for --shard but received 5/5 of type string');
+    expect(() => parseShard('5/5')).toThrow('Expected a shard i/n with 0 <= i < n for --shard but received 5/5');
     expect(() => parseShard('x')).toThrow('for --shard but received x');
   });
 

@@ -47,7 +47,8 @@ describe('merge, PNG format and inspect', () => {
     await writeScenes(input, 12);
     jsonOut = tempDir();
     expect((await runCli([input, '--out', jsonOut, ...FAST])).code).toBe(0);
-  });
+    // A run of 12 images: seconds on an idle machine, past the minute hooks get on a busy one.
+  }, 180_000);
 
   it('merges the per-image files into one COCO file whose RLEs decode to the same masks', async () => {
     const coco = path.join(jsonOut, 'annotations.json');
@@ -124,8 +125,8 @@ describe('merge, PNG format and inspect', () => {
     const files = perImage(jsonOut);
     const total = files.reduce((n, f) => n + f.annotations.length, 0);
     expect(report).toMatchObject({ images: 12, masks: total });
-    expect(report.masksPerImage.mean).toBeCloseTo(total / 12, 10);
-    expect(report.predictedIou.min).toBe(Math.min(...files.flatMap((f) => f.annotations.map((a: { predicted_iou: number }) => a.predicted_iou))));
+    expect(report.masks_per_image.mean).toBeCloseTo(total / 12, 10);
+    expect(report.predicted_iou.min).toBe(Math.min(...files.flatMap((f) => f.annotations.map((a: { predicted_iou: number }) => a.predicted_iou))));
     const text = await runCli(['inspect', path.join(jsonOut, 'a/scene-000.json')]);
     expect(text.stdout).toMatch(/^images +1 \(0 without masks\)\nmasks +\d+\n/);
 

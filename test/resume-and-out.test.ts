@@ -46,7 +46,7 @@ describe('resume compares the image bytes', () => {
 
     // Unchanged bytes: already done.
     const third = await runCli([b, '--out', out, ...FAST, '--format', format]);
-    expect(summaryLine(third.stderr)).toMatch(/^sam-amg: 1 images: 0 written, 1 already done, 0 failed; /);
+    expect(summaryLine(third.stderr)).toMatch(/^sam-amg: 1 image: 0 written, 1 already done, 0 failed; /);
   });
 
   it('notices an image edited in place between runs', async () => {
@@ -85,7 +85,8 @@ describe('input discovery skips folders holding outputs', () => {
     for (const input of [imgs, `${imgs}/**/*.png`]) {
       const res = await runCli([input, '--out', tempDir(), ...FAST, '--json']);
       expect(res.code, res.stderr).toBe(0);
-      const start = JSON.parse(res.stdout.split('\n')[0]);
+      // The first event, loading, comes before the model loads; start follows once it has.
+      const start = JSON.parse(res.stdout.split('\n')[1]);
       expect(start).toMatchObject({ event: 'start', images: 2, skipped_output_folders: [path.join(imgs, 'old')] });
     }
   });

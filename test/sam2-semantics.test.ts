@@ -103,7 +103,7 @@ describe("samexporter's has_mask_input, which broadcasts on the mask width", () 
     expect(four.promptsSentPerCall).toBe(1);
     expect(notices).toEqual([expect.stringMatching(/decoder\.onnx: one prompt per call, not 4: its has_mask_input/)]);
     const image = await photo('still-life');
-    const settings = { pointsPerSide: 12, pointsPerBatch: 20 };
+    const settings = { pointsPerSide: 8, pointsPerBatch: 20 };
     expect(JSON.stringify(await generateMasks(image, four, settings))).toBe(JSON.stringify(await generateMasks(image, one, settings)));
     await four.release();
     await one.release();
@@ -122,9 +122,9 @@ describe("SAM 2's generator semantics", () => {
   it("defaults --pred-iou-thresh to SAM 2's 0.8; a value given wins", async () => {
     expect(model.amgReference).toBe('sam2');
     const image = await photo('shelf');
-    const byDefault = await generateMasks(image, model, { pointsPerSide: 16 });
-    expect(JSON.stringify(byDefault)).toBe(JSON.stringify(await generateMasks(image, model, { pointsPerSide: 16, predIouThresh: 0.8 })));
-    const samDefault = await generateMasks(image, model, { pointsPerSide: 16, predIouThresh: 0.88 });
+    const byDefault = await generateMasks(image, model, { pointsPerSide: 12 });
+    expect(JSON.stringify(byDefault)).toBe(JSON.stringify(await generateMasks(image, model, { pointsPerSide: 12, predIouThresh: 0.8 })));
+    const samDefault = await generateMasks(image, model, { pointsPerSide: 12, predIouThresh: 0.88 });
     // One mask of this photo scores between the two thresholds.
     expect(byDefault.filter((r) => r.predicted_iou <= 0.88)).toHaveLength(1);
     expect(samDefault).toHaveLength(byDefault.length - 1);
@@ -144,7 +144,7 @@ describe("SAM 2's generator semantics", () => {
         return out;
       },
     });
-    const settings = { pointsPerSide: 12, predIouThresh: 0.8 };
+    const settings = { pointsPerSide: 10, predIouThresh: 0.8 };
     const expected = JSON.stringify(await generateMasks(image, cleanedByHand('sam2'), settings));
     const got = JSON.stringify(await generateMasks(image, model, { ...settings, minMaskRegionArea: area }));
     expect(got).toBe(expected);

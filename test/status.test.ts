@@ -16,7 +16,7 @@ it('counts images done and failed per shard while two shards write, and spots fo
   const names = await writeScenes(input, IMAGES, [160, 120]);
   writeFileSync(path.join(input, 'b/broken.png'), 'not a png');
   const out = tempDir();
-  const args = (shard: number) => [input, '--out', out, '--model', TINY, '--points-per-side', '16', '--shard', `${shard}/2`, '--json'];
+  const args = (shard: number) => [input, '--out', out, '--model', TINY, '--points-per-side', '8', '--shard', `${shard}/2`, '--json'];
   const written: Record<number, string[]> = { 0: [], 1: [] };
   const shards = [0, 1].map((i) => spawnCli(args(i), (line) => {
     const e = JSON.parse(line);
@@ -61,7 +61,7 @@ it('counts images done and failed per shard while two shards write, and spots fo
 
   // An output made with other settings, and a file that is no output, are reported (exit 1 for the unreadable one).
   const other = tempDir();
-  const res2 = await runCli([path.join(input, names[0]), '--out', other, '--model', TINY, '--points-per-side', '8']);
+  const res2 = await runCli([path.join(input, names[0]), '--out', other, '--model', TINY, '--points-per-side', '4']);
   expect(res2.code, res2.stderr).toBe(0);
   copyFileSync(path.join(other, path.basename(names[0]).replace('.png', '.json')), path.join(out, 'foreign.json'));
   writeFileSync(path.join(out, 'a', 'torn.json'), '{"image": {');

@@ -26,7 +26,9 @@ describe('sparse and full (reference) upscaling on the photo fixtures', () => {
 
   it('give the same records when post-processing runs on worker threads, with batches in flight', async () => {
     const image = await decodeImage(path.join(PHOTOS, 'shelf.jpg'));
-    const settings = { pointsPerSide: 8, pointsPerBatch: 16, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1 };
+    // The crop layer at half density: the first crop's four batches of 16 are in flight together, and each
+    // candidate costs a whole crop's pixels on 2 cores, so fewer of them than the full grid's 960.
+    const settings = { pointsPerSide: 8, pointsPerBatch: 16, predIouThresh: 0, stabilityScoreThresh: 0, cropNLayers: 1, cropNPointsDownscaleFactor: 2 };
     const inline = JSON.stringify(await generateMasks(image, model, settings));
     const pool = new PostprocessPool(2);
     try {
