@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes test/fixtures/opencv-polygons.json: what real OpenCV does with small
 masks and polygons, for the TypeScript tests that reimplement it
-(test/ultralytics.ts's fillPoly, src/export/polygons.ts's outline tracer).
+(test/export/ultralytics.ts's fillPoly, src/export/polygons.ts's outline tracer).
 
 Needs OpenCV's Python bindings and NumPy (Debian: apt-get install -y
 python3-opencv python3-numpy; run with /usr/bin/python3). Deterministic:

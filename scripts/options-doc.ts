@@ -3,7 +3,7 @@
  * the commander program (in the order the program registers them), its
  * arguments and its options (flags, default, choices, description), as
  * markdown tables. `npm run docs:options` writes it;
- * test/docs-options.test.ts checks the committed file equals this text.
+ * test/cli/docs-options.test.ts checks the committed file equals this text.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -155,25 +155,6 @@ export function spawnCli(args: string[], onLine: (line: string, child: import('n
   return { child, done };
 }
 
-/** Even-odd fill at pixel centres: what a rasteriser sampling pixel centres gives back. */
-export function fillPolygon(ring: readonly number[], width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height);
-  const n = ring.length / 2;
-  for (let y = 0; y < height; y++) {
-    const cy = y + 0.5;
-    const xs: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const ax = ring[2 * i], ay = ring[2 * i + 1];
-      const bx = ring[2 * ((i + 1) % n)], by = ring[2 * ((i + 1) % n) + 1];
-      if ((ay <= cy) !== (by <= cy)) xs.push(ax + ((cy - ay) / (by - ay)) * (bx - ax));
-    }
-    xs.sort((a, b) => a - b);
-    for (let k = 0; k + 1 < xs.length; k += 2) {
-      for (let x = Math.max(0, Math.ceil(xs[k] - 0.5)); x < width && x + 0.5 < xs[k + 1]; x++) out[y * width + x] = 1;
-    }
-  }
-  return out;
-}
 
 /** Every entry under `root` (links not followed): kind and content, by relative path. */
 export function snapshotTree(root: string): Map<string, string> {
@@ -208,4 +189,55 @@ export function expectLines(stderr: string, ...lines: RegExp[]): void {
   expect(stderr).not.toMatch(/^\s+at /m);
   const got = stderr.trim().split('\n');
   for (const line of lines) expect(got.filter((l) => line.test(l)), `${line} in ${JSON.stringify(got)}`).toHaveLength(1);
+}
+
+/** The mask with its holes filled: every pixel not reachable from outside through 4-connected background. */
+export function holesFilled(m: Uint8Array, width: number, height: number): Uint8Array {
+  const outside = new Uint8Array(m.length);
+  const stack: number[] = [];
+  const push = (x: number, y: number) => {
+    const p = y * width + x;
+    if (x >= 0 && y >= 0 && x < width && y < height && !m[p] && !outside[p]) {
+      outside[p] = 1;
+      stack.push(p);
+    }
+  };
+  for (let x = 0; x < width; x++) { push(x, 0); push(x, height - 1); }
+  for (let y = 0; y < height; y++) { push(0, y); push(width - 1, y); }
+  while (stack.length) {
+    const p = stack.pop()!;
+    const x = p % width;
+    const y = (p - x) / width;
+    push(x - 1, y); push(x + 1, y); push(x, y - 1); push(x, y + 1);
+  }
+  return outside.map((v) => 1 - v);
+}
+
+/** Each 8-connected component's first pixel (x y pairs) in raster order, by flooding pixel by pixel: a reference for the labellers. */
+export function firstPixelsByFlood(data: Uint8Array, width: number, height: number): number[] {
+  const seen = new Uint8Array(data.length);
+  const starts: number[] = [];
+  for (let s = 0; s < data.length; s++) {
+    if (!data[s] || seen[s]) continue;
+    starts.push(s % width, Math.floor(s / width));
+    const stack = [s];
+    seen[s] = 1;
+    while (stack.length) {
+      const p = stack.pop()!;
+      const px = p % width;
+      const py = (p - px) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const x = px + dx;
+          const y = py + dy;
+          const q = y * width + x;
+          if (x >= 0 && y >= 0 && x < width && y < height && data[q] && !seen[q]) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+        }
+      }
+    }
+  }
+  return starts;
 }

@@ -2,7 +2,7 @@
  * Bilinear resize with align_corners = false, in float32 arithmetic in the
  * order PyTorch's CPU `upsample_bilinear2d` uses, so thresholds downstream see
  * the same logits as the reference (checked bit for bit against PyTorch in
- * test/golden.test.ts).
+ * test/amg/golden.test.ts).
  */
 import { countAbove, type UpscaledMask } from './mask-ops.js';
 import { intersectionReach, runsAbove, unionReach, type Reach } from './runs.js';

@@ -4,7 +4,7 @@
  * the 0..1 float tensor) computes it on the CPU: separable passes, width
  * first, each output a weighted sum over a triangle filter whose support
  * widens with the downscale factor, weights normalised per output, every
- * step in float32. Checked bit for bit against PyTorch in test/golden.test.ts.
+ * step in float32. Checked bit for bit against PyTorch in test/amg/golden.test.ts.
  * `antialiasResize` is the plain form, on float planes; `antialiasResizeRgb`
  * the one the encoder uses, tested against it.
  */
