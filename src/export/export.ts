@@ -66,7 +66,8 @@ export const EXPORT_MARKER = '.sam-amg-export.json';
 
 /** What each folder format writes: an earlier export holding anything else is not replaced. */
 const WRITES: Record<Exclude<ExportFormat, 'coco'>, (name: string) => boolean> = {
-  yolo: (name) => name.endsWith('.txt') || name === 'data.yaml',
+  // Ultralytics leaves `<folder>.cache` beside the label files it read (inside the export when images sit in subfolders).
+  yolo: (name) => name.endsWith('.txt') || name === 'data.yaml' || name.endsWith('.cache'),
   labelmap: (name) => name.endsWith('.png'),
   labelstudio: (name) => name === 'tasks.json' || name === 'config.xml',
 };

@@ -304,6 +304,17 @@ describe('sam-amg export', () => {
     expect(readdirSync(parent)).toEqual(['r.json']);
   });
 
+  it('a YOLO export Ultralytics has read (its labels cache inside) is replaced by the next export', async () => {
+    const to = path.join(tempDir(), 'labels');
+    expect((await runCli(['export', out, '--format', 'yolo', '--to', to])).code).toBe(0);
+    // What Ultralytics writes beside label files in labels/train/: labels/train.cache.
+    writeFileSync(path.join(to, 'train.cache'), 'ultralytics cache');
+    const again = await runCli(['export', out, '--format', 'yolo', '--to', to]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(to)).not.toContain('train.cache');
+    expect(readdirSync(to)).toContain('data.yaml');
+  });
+
   it('an unreadable per-image file is named and skipped (exit 1); an earlier export is replaced', async () => {
     const copy = tempDir();
     cpSync(out, copy, { recursive: true });
