@@ -8,15 +8,13 @@
  */
 import type { AmgSettings } from '../settings/settings.js';
 import { processBatch, type Candidates, type CropFrame } from './batch.js';
-import { MASK_THRESHOLD } from './mask-ops.js';
+import { EDGE_TOLERANCE, MASK_THRESHOLD } from './mask-ops.js';
 import type { CandidateFilters, FilteredCandidates } from './prompt-model.js';
 
 /** Pixels a count may move by the graph's rounding. */
 export const SLACK_PIXELS = 8;
 /** Pixels a box side may move by it. */
 const BOX_SLACK = 1;
-/** The reference's `is_box_near_crop_edge` tolerance. */
-const EDGE_TOLERANCE = 20;
 
 export function loosenedFilters(s: AmgSettings): CandidateFilters {
   return {

@@ -72,6 +72,9 @@ export function thresholdedBox(mask: UpscaledMask, width: number, threshold: num
   return [x0, y0, x1, y1];
 }
 
+/** The reference's `is_box_near_crop_edge` tolerance, in pixels. */
+export const EDGE_TOLERANCE = 20;
+
 /**
  * The reference's `is_box_near_crop_edge` for a box already in image
  * coordinates: true when a side lies within `tolerance` of a crop side that
@@ -81,7 +84,7 @@ export function isNearCropEdge(
   box: ArrayLike<number>,
   cropBox: ArrayLike<number>,
   imageBox: ArrayLike<number>,
-  tolerance = 20,
+  tolerance = EDGE_TOLERANCE,
 ): boolean {
   for (let k = 0; k < 4; k++) {
     const nearCrop = Math.abs(box[k] - cropBox[k]) <= tolerance;

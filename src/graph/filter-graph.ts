@@ -96,9 +96,10 @@ export function buildFilterGraph(): Uint8Array {
     const any = g.op('ReduceMax', [binary], { axes: [axis === 2 ? 3 : 2], keepdims: 0 }); // [N, 1, size]
     const size = asFloat(pick(cropSize, sizeIndex));
     const coords = asFloat(g.op('Range', [g.constant('int64', [], [0]), pick(cropSize, sizeIndex), g.constant('int64', [], [1])]));
-    const last = g.op('ReduceMax', [g.op('Mul', [any, coords])], { axes: [1, 2], keepdims: 0 });
+    const marked = g.op('Mul', [any, coords]);
+    const last = g.op('ReduceMax', [marked], { axes: [1, 2], keepdims: 0 });
     const outside = g.op('Mul', [g.op('Sub', [scalar(1), any]), size]);
-    const first = g.op('ReduceMin', [g.op('Add', [g.op('Mul', [any, coords]), outside])], { axes: [1, 2], keepdims: 0 });
+    const first = g.op('ReduceMin', [g.op('Add', [marked, outside])], { axes: [1, 2], keepdims: 0 });
     const empty = g.op('Sub', [scalar(1), g.op('ReduceMax', [any], { axes: [1, 2], keepdims: 0 })]);
     return { first, last, empty };
   };

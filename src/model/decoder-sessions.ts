@@ -123,7 +123,7 @@ export async function openDecoder(
   let graph = protoGraphInfo(model, file);
   let plan = planFor(graph);
   const freed = promptBatch && plan.family === 'sam' && plan.decoder.promptsPerCall === 1 && !hasExternalData(model)
-    ? await freedPromptAxis(bytes, file, planFor, promptBatch, options) : undefined;
+    ? await freedPromptAxis(bytes, { graph, plan }, file, planFor, promptBatch, options) : undefined;
   if (freed) ({ model, graph, plan } = freed);
   const onePromptPerCall = plan.family === 'sam2' && plan.decoder.promptsPerCall > 1 && maskFlagBroadcastsOnWidth(model);
   if (onePromptPerCall) plan = { ...plan, decoder: { ...plan.decoder, promptsPerCall: 1 } };
@@ -188,13 +188,14 @@ export async function openDecoder(
  */
 async function freedPromptAxis(
   bytes: Uint8Array,
+  single: { graph: GraphInfo; plan: FamilyPlan },
   file: string,
   planFor: (graph: GraphInfo) => FamilyPlan,
   check: PromptBatchCheck,
   options: ort.InferenceSession.SessionOptions,
 ): Promise<{ model: onnxProto.onnx.ModelProto; graph: GraphInfo; plan: FamilyPlan } | undefined> {
+  // A copy to free: the export's own graph stays as parsed, in case the freed one fails the check.
   const model = parseModel(bytes)!;
-  const single = { graph: protoGraphInfo(model, file), plan: planFor(protoGraphInfo(model, file)) };
   if (!freePromptAxis(model, ['point_coords', 'point_labels'])) return undefined;
   const graph = protoGraphInfo(model, file);
   const plan = planFor(graph);

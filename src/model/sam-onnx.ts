@@ -101,6 +101,14 @@ const DEFAULT_PROMPTS_PER_CALL = 1;
  */
 const FOLD_TOLERANCE = 1e-3;
 
+/** Whether every value of `actual` is within `tolerance` × max(1, the largest magnitude in `reference`) of `reference`'s. */
+function withinTolerance(actual: Float32Array, reference: Float32Array, tolerance: number): boolean {
+  let scale = 1;
+  for (const v of reference) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < actual.length; i++) if (!(Math.abs(actual[i] - reference[i]) <= tolerance * scale)) return false;
+  return true;
+}
+
 /**
  * A promptable segmentation model as an ONNX encoder/decoder pair of one of
  * the supported families (see families.ts), checked when loaded.
@@ -339,10 +347,7 @@ export class SamOnnxModel implements PromptModel {
       if (!a || !b || a.dims.join() !== b.dims.join()) return false;
       const [x, y] = [floatData(a), floatData(b)];
       if (tolerance === 0) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-      let scale = 1;
-      for (const v of y) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i] - y[i]) <= tolerance * scale)) return false;
-      return true;
+      return withinTolerance(x, y, tolerance);
     });
   }
 
@@ -444,10 +449,7 @@ const promptBatchAgrees: PromptBatchCheck = async (batched, single) => {
     for (const name of outputs) {
       const expected = floatData(one[name]);
       const got = floatData(all[name]).subarray(k * expected.length, (k + 1) * expected.length);
-      if (all[name].dims[0] !== PROBE_PROMPTS || got.length !== expected.length) return false;
-      let scale = 1;
-      for (const v of expected) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < got.length; i++) if (!(Math.abs(got[i] - expected[i]) <= FOLD_TOLERANCE * scale)) return false;
+      if (all[name].dims[0] !== PROBE_PROMPTS || got.length !== expected.length || !withinTolerance(got, expected, FOLD_TOLERANCE)) return false;
     }
   }
   return true;

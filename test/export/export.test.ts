@@ -7,7 +7,7 @@ import { brushRleReference } from '../../src/export/label-studio.js';
 import type { Sa1bAnnotation, Sa1bFile } from '../../src/output/sa1b.js';
 import { decodeCountsString } from '../../src/rle/coco-string.js';
 import { rleToRowMajor } from '../../src/rle/rle.js';
-import { firstPixelsByFlood, holesFilled, PHOTOS, runCli, spawnCli, tempDir, TINY } from '../helpers.js';
+import { firstPixelsByFlood, holesFilled, maskIou, PHOTOS, runCli, spawnCli, tempDir, TINY } from '../helpers.js';
 import { ultralyticsMask } from './ultralytics.js';
 
 // 16 points a side: 18 masks on the three photos (the default 32 gives 22 at four times the cost; two runs of it
@@ -19,16 +19,6 @@ const decode = (seg: { size: [number, number]; counts: string }) => rleToRowMajo
 function readOutputs(dir: string): Sa1bFile[] {
   return readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort()
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Sa1bFile);
-}
-
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] && b[i]) inter++;
-    if (a[i] || b[i]) union++;
-  }
-  return inter / union;
 }
 
 /** YOLO lines as Ultralytics' training fills them (float32 values times the size, cast to int32, cv2.fillPoly). */
@@ -156,7 +146,7 @@ describe('sam-amg export', () => {
         const mask = decode(a.segmentation);
         const filled = holesFilled(mask, width, height);
         const components = firstPixelsByFlood(mask, width, height).length / 2;
-        const hasHoles = iou(filled, mask) < 1;
+        const hasHoles = maskIou(filled, mask) < 1;
         if (components > 1) {
           // Every pixel of the mask, holes filled, and the pixels the bridges between components cross.
           multi++;
@@ -164,12 +154,12 @@ describe('sam-amg export', () => {
           for (let p = 0; p < mask.length; p++) if (filled[p] && !polygons[k].mask[p]) missing++;
           expect(missing, `${name} mask ${a.id}`).toBe(0);
         } else {
-          expect(iou(polygons[k].mask, filled), `${name} mask ${a.id}`).toBe(1);
+          expect(maskIou(polygons[k].mask, filled), `${name} mask ${a.id}`).toBe(1);
         }
         vertices = [vertices[0] + polygons[k].values, vertices[1] + simplified[k].values];
         if (hasHoles) holed++;
         if (components === 1 && !hasHoles && a.area >= 400) {
-          expect(iou(simplified[k].mask, mask), `${name} mask ${a.id} simplified`).toBeGreaterThanOrEqual(0.98);
+          expect(maskIou(simplified[k].mask, mask), `${name} mask ${a.id} simplified`).toBeGreaterThanOrEqual(0.98);
           checked++;
         }
       }

@@ -7,7 +7,7 @@ import { yoloCoordinate } from '../../src/export/yolo.js';
 import { toSa1b } from '../../src/output/sa1b.js';
 import { encodeCountsString } from '../../src/rle/coco-string.js';
 import { rleArea, rleBoxXyxy, rleFromRowMajor } from '../../src/rle/rle.js';
-import { holesFilled, tempDir } from '../helpers.js';
+import { holesFilled, maskIou, tempDir } from '../helpers.js';
 import { fillPoly, img2labelPath, ultralyticsImages, ultralyticsMask, ultralyticsPolygon, ultralyticsSplits } from './ultralytics.js';
 
 /**
@@ -31,16 +31,6 @@ function shape(width: number, height: number, inside: (x: number, y: number) => 
   return m;
 }
 
-
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] && b[i]) inter++;
-    if (a[i] || b[i]) union++;
-  }
-  return inter / union;
-}
 
 /**
  * The pixels cv2.fillPoly draws for the polygon's bridges: the edges walked
@@ -196,7 +186,7 @@ describe('YOLO labels as Ultralytics reads and fills them', () => {
         const starts = outerRings(mask, width, height).length;
         if (starts === 1) {
           // One outline: exactly the mask, holes filled.
-          expect(iou(filled, expected), name).toBe(1);
+          expect(maskIou(filled, expected), name).toBe(1);
           exact++;
         } else {
           // Several: the mask, holes filled, and nothing else but the pixels of the bridges between them.
@@ -210,7 +200,7 @@ describe('YOLO labels as Ultralytics reads and fills them', () => {
           expect([missing, stray], name).toEqual([0, 0]);
           bridged++;
         }
-        if (width === PW) expect(iou(filled, mask), name).toBeGreaterThanOrEqual(0.99);
+        if (width === PW) expect(maskIou(filled, mask), name).toBeGreaterThanOrEqual(0.99);
       }
     }
     expect(exact).toBeGreaterThan(25);
@@ -229,7 +219,7 @@ describe('YOLO labels as Ultralytics reads and fills them', () => {
     const exact = readFileSync(path.join(exactDir, 'a.txt'), 'utf8').trim();
     const simple = readFileSync(path.join(simpleDir, 'a.txt'), 'utf8').trim();
     expect(simple.split(' ').length).toBeLessThan(exact.split(' ').length / 2);
-    expect(iou(ultralyticsMask(simple, W, H), disc)).toBeGreaterThanOrEqual(0.98);
+    expect(maskIou(ultralyticsMask(simple, W, H), disc)).toBeGreaterThanOrEqual(0.98);
   });
 });
 
